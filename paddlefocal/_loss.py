@@ -1,0 +1,133 @@
+"""The public front-end: validate like Paddle, pick the backend's path, return the caller's array type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from ._validation import validate
+
+__all__ = ["sigmoid_focal_loss"]
+
+
+def sigmoid_focal_loss(
+    logit: Any,
+    label: Any,
+    normalizer: Any = None,
+    alpha: Any = 0.25,
+    gamma: Any = 2.0,
+    reduction: Any = "sum",
+    name: Any = None,
+) -> Any:
+    r"""Sigmoid focal loss, with the signature, checks and numbers of Paddle's.
+
+    A drop-in for ``paddle.nn.functional.sigmoid_focal_loss`` (Lin et al., *Focal Loss for Dense Object
+    Detection*, ICCV 2017) that takes and returns arrays of NumPy, CuPy, torch, JAX, Dask or any Array
+    API library, on their own device.
+
+    Parameters
+    ----------
+    logit : array
+        Logits of shape ``[N, *]`` (any shape, 0-D and 1-D included), dtype float32 or float64.
+    label : array
+        Targets of the same shape, library and dtype as ``logit``: 0 for the negative class, 1 for the
+        positive class; soft labels in between are allowed, and an element whose label is -100
+        (Paddle's ``ignore_index``) contributes 0.
+    normalizer : array, optional
+        An array of shape ``[]`` or ``[1]`` of the same library, float32 or float64, that the per-element
+        loss is divided by: in object detection, the number of positive samples. It is cast to
+        ``logit``'s dtype. Default None: no normalization.
+    alpha : int, float or 0-D array, optional
+        Weight of the positive class; the negative class gets ``1 - alpha``. Default 0.25.
+    gamma : int, float or 0-D array, optional
+        Focusing parameter; ``gamma = 0`` is the alpha-weighted binary cross-entropy. Default 2.0.
+    reduction : {'sum', 'mean', 'none'}, optional
+        ``'none'`` returns the per-element loss, ``'mean'`` its mean and ``'sum'`` its sum. Default
+        ``'sum'``.
+    name : str, optional
+        Accepted for compatibility with Paddle and ignored.
+
+    Returns
+    -------
+    array
+        The loss, of ``logit``'s library, device and dtype: shape ``[]`` for ``'sum'`` and ``'mean'``
+        (a 0-D array, also on NumPy), the shape of ``logit`` for ``'none'``.
+
+    Raises
+    ------
+    ValueError
+        If ``reduction`` is not exactly ``'sum'``, ``'mean'`` or ``'none'`` (Paddle's message); if
+        ``label``'s shape differs from ``logit``'s; if ``normalizer`` has two or more dimensions (Paddle's
+        message) or a shape other than ``[]`` or ``[1]``; if ``alpha`` or ``gamma`` is a non-finite number
+        or an array that is not 0-D; if the arrays are on different devices (or on torch's ``meta``).
+    TypeError
+        If ``logit`` or ``label`` is not an array of a supported library; if the arrays come from
+        different libraries; if a dtype is not float32 or float64, or ``label``'s differs from
+        ``logit``'s; if ``normalizer`` is not an array (a Python number, say); if ``alpha`` or ``gamma``
+        is not an int, a float or a 0-D floating array (a bool, say).
+
+    Notes
+    -----
+    With :math:`\sigma(x) = 1 / (1 + e^{-x})`, :math:`p = \sigma(\mathrm{logit})` and
+    :math:`y = \mathrm{label}`, Paddle's documentation gives, for labels 0 and 1,
+
+    .. math::
+
+        \mathrm{Out} = -y\,\alpha\,(1 - p)^{\gamma}\log p
+                       - (1 - y)(1 - \alpha)\,p^{\gamma}\log(1 - p).
+
+    Paddle computes, and so does this function, the equivalent form that also defines soft labels:
+
+    .. math::
+
+        p_t = p\,y + (1 - p)(1 - y), \qquad \alpha_t = \alpha\,y + (1 - \alpha)(1 - y),
+
+        \mathrm{Out} = \alpha_t\,(1 - p_t)^{\gamma}\,\mathrm{BCE}(\mathrm{logit}, y),
+        \qquad \mathrm{BCE}(x, y) = \log(1 + e^{x}) - x\,y.
+
+    ``Out`` is then divided by ``normalizer`` and reduced. The computation is stable: ``1 - p_t`` is
+    formed as :math:`\sigma(x)(1-y) + \sigma(-x)\,y` and the cross-entropy from softplus terms, so
+    saturated logits keep their tiny losses, infinite logits give the mathematical limit (0 or inf), and
+    the gradients (torch, JAX) are finite where Paddle's are nan. Every difference from Paddle is listed
+    in the documentation's "Differences from Paddle" table.
+
+    Examples
+    --------
+    The example of Paddle's documentation, on NumPy:
+
+    >>> import numpy as np
+    >>> import paddlefocal.nn.functional as F
+    >>> logit = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], dtype=np.float32)
+    >>> label = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=np.float32)
+    >>> fg_num = np.sum(label >= 1.0, dtype=np.float32).reshape(())
+    >>> out = F.sigmoid_focal_loss(logit, label, normalizer=np.asarray(fg_num))
+    >>> print(f"{float(out):.8f}", out.dtype, out.shape)
+    0.65782464 float32 ()
+
+    Per-element losses; the label -100 is ignored:
+
+    >>> F.sigmoid_focal_loss(logit[0], np.array([1.0, 0.0, -100.0], np.float32), reduction="none")
+    array([0.01002493, 0.4142089 , 0.        ], dtype=float32)
+    """
+    del name  # accepted for Paddle compatibility, unused as in Paddle's dynamic mode
+    args = validate(logit, label, normalizer, alpha, gamma, reduction)
+    from .backends import resolve  # the registry imports no framework until it sees one of its arrays
+
+    implementation = resolve(args.logit)
+    result = implementation(
+        args.logit,
+        args.label,
+        args.normalizer,
+        args.alpha,
+        args.gamma,
+        args.reduction,
+        xp=args.xp,
+    )
+    if isinstance(result, np.generic) or (
+        array_api_compat.is_numpy_array(result) and type(result) is not np.ndarray
+    ):
+        # NumPy reductions return scalars; the contract is a 0-D array of the caller's library.
+        result = np.asarray(result)
+    return result
