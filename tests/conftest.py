@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+from helpers import lib, selected_libs
+from hypothesis import settings
+
+settings.register_profile("ci", max_examples=500, deadline=None)
+settings.register_profile("nightly", max_examples=20_000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(params=selected_libs())
+def lib_(request: pytest.FixtureRequest):
+    """Every installed array library (PADDLEFOCAL_BACKENDS=numpy,torch selects some)."""
+    return lib(request.param)
+
+
+@pytest.fixture(scope="session")
+def paddle():
+    """Paddle 3.3.1, the oracle. Missing Paddle is an error, not a skip: the oracle tests must run."""
+    import paddle as paddle_module
+
+    assert paddle_module.__version__ == "3.3.1", paddle_module.__version__
+    return paddle_module
