@@ -1,0 +1,189 @@
+"""Each row of the "Differences from Paddle" table: Paddle's behaviour, observed live, next to ours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import paddle_loss
+
+import paddlefocal.nn.functional as F
+
+pytestmark = pytest.mark.usefixtures("paddle")
+
+
+def _pd():
+    import paddle
+    import paddle.nn.functional as PF
+
+    return paddle, PF
+
+
+def test_1d_logit_works_where_paddle_fails():
+    paddle, PF = _pd()
+    logit = np.array([0.5, -1.0, 2.0], np.float32)
+    label = np.array([1.0, 0.0, 1.0], np.float32)
+    with pytest.raises(ValueError):
+        PF.sigmoid_focal_loss(paddle.to_tensor(logit), paddle.to_tensor(label))
+    ours = F.sigmoid_focal_loss(logit, label, reduction="none")
+    np.testing.assert_allclose(ours, paddle_loss(logit[None], label[None], reduction="none")[0], rtol=1e-5)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "none"])
+def test_float64_normalizer_keeps_float32_result(reduction):
+    x = np.array([[0.5, -1.0]], np.float32)
+    y = np.array([[1.0, 0.0]], np.float32)
+    n = np.asarray([2.0], np.float64)  # Paddle promotes with shape [1] (not with shape [])
+    theirs = paddle_loss(x, y, n, reduction=reduction)
+    assert theirs.dtype == np.float64
+    for shape in [(1,), ()]:
+        ours = F.sigmoid_focal_loss(x, y, normalizer=n.reshape(shape), reduction=reduction)
+        assert ours.dtype == np.float32
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+
+
+def test_normalizer_of_shape_k_is_refused_where_paddle_broadcasts():
+    x = np.zeros((2, 3), np.float32)
+    n = np.array([1.0, 2.0, 4.0], np.float32)
+    theirs = paddle_loss(x, x, n, reduction="none")
+    assert theirs.shape == (2, 3)  # broadcast along the last axis
+    with pytest.raises(ValueError, match=r"shape \[\] or \[1\]"):
+        F.sigmoid_focal_loss(x, x, normalizer=n)
+
+
+def test_0d_logit_with_shape_1_normalizer_keeps_logit_shape():
+    x = np.asarray(0.3, np.float32)
+    y = np.asarray(1.0, np.float32)
+    n = np.array([2.0], np.float32)
+    theirs = paddle_loss(x, y, n, reduction="none")
+    assert theirs.shape == (1,)
+    ours = F.sigmoid_focal_loss(x, y, normalizer=n, reduction="none")
+    assert ours.shape == ()
+    np.testing.assert_allclose(ours, theirs[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("logit", "label", "limit"),
+    [(np.inf, 1.0, 0.0), (-np.inf, 0.0, 0.0), (np.inf, 0.0, np.inf), (-np.inf, 1.0, np.inf), (np.inf, 0.5, np.inf)],
+)
+def test_infinite_logits_give_the_limit_not_nan(logit, label, limit):
+    x = np.array([[logit]], np.float32)
+    y = np.array([[label]], np.float32)
+    theirs = paddle_loss(x, y, reduction="none")[0, 0]
+    ours = F.sigmoid_focal_loss(x, y, reduction="none")[0, 0]
+    assert ours == limit
+    if limit == 0.0 or label == 0.0:
+        assert np.isnan(theirs)  # Paddle: nan (and inf for -inf with label 1)
+
+
+def test_label_gradient_is_the_whole_derivative():
+    """The facts sheet's example: Paddle [-0.2596, 0.2288, -0.0750], true [-0.4211, 0.4883, -0.1475]."""
+    torch = pytest.importorskip("torch")
+    logit = np.array([[0.7, -1.3, 2.0]])
+    label = np.array([[0.3, 0.6, 0.9]])
+    _, _, p_dy, _ = paddle_loss(logit, label, None, 0.4, 1.5, "sum", grads=True)
+    np.testing.assert_allclose(p_dy, [[-0.2596, 0.2288, -0.0750]], atol=1e-4)
+    x = torch.tensor(logit, requires_grad=True)
+    y = torch.tensor(label, requires_grad=True)
+    F.sigmoid_focal_loss(x, y, alpha=0.4, gamma=1.5).backward()
+    # central differences of the loss itself: the derivative by definition
+    h = 1e-6
+    fd = []
+    for i in range(3):
+        up, down = label.copy(), label.copy()
+        up[0, i] += h
+        down[0, i] -= h
+        fd.append((F.sigmoid_focal_loss(logit, up, alpha=0.4, gamma=1.5) - F.sigmoid_focal_loss(logit, down, alpha=0.4, gamma=1.5)) / (2 * h))
+    np.testing.assert_allclose(y.grad.numpy()[0], fd, rtol=1e-6)
+    np.testing.assert_allclose(y.grad.numpy(), [[-0.4211, 0.4883, -0.1475]], atol=1e-4)
+
+
+@pytest.mark.parametrize(("logit", "label"), [(100.0, 1.0), (-100.0, 0.0), (20.0, 1.0)])
+def test_gradient_at_saturation_is_finite_where_paddle_gives_nan(logit, label):
+    torch = pytest.importorskip("torch")
+    x = np.array([[logit]], np.float32)
+    y = np.array([[label]], np.float32)
+    _, p_dx, _, _ = paddle_loss(x, y, None, 0.25, 0.5, "sum", grads=True)
+    assert np.isnan(p_dx[0, 0])
+    xt = torch.tensor(x, requires_grad=True)
+    yt = torch.tensor(y, requires_grad=True)
+    F.sigmoid_focal_loss(xt, yt, gamma=0.5).backward()
+    assert torch.isfinite(xt.grad).all() and torch.isfinite(yt.grad).all()
+    assert abs(float(xt.grad)) < 1e-12  # the true derivative tends to 0
+
+
+def test_tiny_losses_are_kept_where_paddle_rounds_to_zero():
+    x = np.array([[20.0, -40.0]], np.float32)
+    y = np.array([[1.0, 0.0]], np.float32)
+    theirs = paddle_loss(x, y, None, 0.25, 2.0, "none")
+    assert theirs[0, 0] == 0.0
+    ours = F.sigmoid_focal_loss(x, y, reduction="none")
+    # 0.25 * sigmoid(-20)**2 * log1p(exp(-20)) = 0.25 * exp(-60) * (1 + O(exp(-20)))
+    np.testing.assert_allclose(ours[0, 0], 0.25 * np.exp(-60.0), rtol=1e-5)
+    theirs_ce = paddle_loss(x, y, None, 0.25, 0.0, "none")
+    assert theirs_ce[0, 1] == 0.0
+    ours_ce = F.sigmoid_focal_loss(x, y, gamma=0.0, reduction="none")
+    np.testing.assert_allclose(ours_ce[0, 1], 0.75 * np.exp(-40.0), rtol=1e-5)
+
+
+def test_gamma_keeps_full_precision_in_float64():
+    x = np.array([[0.3, -2.0, 1.5]])
+    y = np.array([[1.0, 0.0, 0.4]])
+    gamma = 3.7  # not representable in float32
+    theirs = paddle_loss(x, y, None, 0.25, gamma, "none")
+    ours = F.sigmoid_focal_loss(x, y, gamma=gamma, reduction="none")
+    as_if_float32_gamma = F.sigmoid_focal_loss(x, y, gamma=float(np.float32(gamma)), reduction="none")
+    np.testing.assert_allclose(theirs, as_if_float32_gamma, rtol=1e-12)
+    assert np.max(np.abs(ours / theirs - 1)) > 1e-9  # Paddle's rounding shows
+    s = 1 / (1 + np.exp(-x))
+    pt = s * y + (1 - s) * (1 - y)
+    ce = np.log1p(np.exp(x)) - x * y
+    exact = (0.25 * y + 0.75 * (1 - y)) * (1 - pt) ** gamma * ce
+    np.testing.assert_allclose(ours, exact, rtol=1e-13)
+
+
+def test_gradient_at_logit_exactly_zero():
+    torch = pytest.importorskip("torch")
+    x = np.zeros((1, 2), np.float32)
+    y = np.array([[0.0, 1.0]], np.float32)
+    _, p_dx, _, _ = paddle_loss(x, y, None, 0.25, 0.0, "sum", grads=True)
+    # gamma 0: d/dx = alpha_t * (sigmoid(0) - y) = [0.75 * 0.5, 0.25 * -0.5]
+    true = np.array([[0.375, -0.125]], np.float32)
+    np.testing.assert_allclose(p_dx, [[-0.375, -0.375]])  # Paddle: off by -alpha_t
+    xt = torch.tensor(x, requires_grad=True)
+    F.sigmoid_focal_loss(xt, torch.tensor(y), gamma=0.0).backward()
+    np.testing.assert_allclose(xt.grad.numpy(), true)
+
+
+def test_integer_0d_normalizer_is_refused_where_paddle_promotes():
+    paddle, PF = _pd()
+    x = np.zeros((2, 3), np.float32)
+    out = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(x), paddle.to_tensor(2))
+    assert np.isfinite(out.numpy())
+    with pytest.raises(TypeError, match="'normalizer' must have dtype float32 or float64"):
+        F.sigmoid_focal_loss(x, x, normalizer=np.asarray(2))
+
+
+def test_python_number_normalizer_is_a_clear_type_error():
+    paddle, PF = _pd()
+    x = np.zeros((2, 3), np.float32)
+    with pytest.raises(AttributeError):  # Paddle fails deep inside
+        PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(x), 2.0)
+    with pytest.raises(TypeError, match="'normalizer' must be None or an array"):
+        F.sigmoid_focal_loss(x, x, normalizer=2.0)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_alpha_gamma_are_refused_where_paddle_returns_nan(bad):
+    x = np.zeros((2, 3), np.float32)
+    y = np.ones((2, 3), np.float32)
+    assert not np.isfinite(paddle_loss(x, y, None, bad, 2.0, "sum"))
+    with pytest.raises(ValueError, match="'alpha' must be finite"):
+        F.sigmoid_focal_loss(x, y, alpha=bad)
+
+
+def test_bool_alpha_is_refused_where_paddle_takes_it_as_a_number():
+    x = np.zeros((2, 3), np.float32)
+    y = np.ones((2, 3), np.float32)
+    assert np.isfinite(paddle_loss(x, y, None, True, 2.0, "sum"))
+    with pytest.raises(TypeError, match="'alpha' must be an int or a float"):
+        F.sigmoid_focal_loss(x, y, alpha=True)
