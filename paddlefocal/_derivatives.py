@@ -50,10 +50,16 @@ def focal_elementwise_grads(
     a_t = alpha_t(alpha, y)
     qg = focal_factor(xp, p, y, gamma)
     qg_ce = qg * p.ce
-    dce_dx = xp.where(p.kept, p.sig * (1.0 - y) - p.sig_neg * y, 0.0)
+    # d ce / dx = sigmoid(x) - y. Near x = 0 it is formed as tanh(x/2)/2 + (1/2 - y): for a label of
+    # 1/2 the difference of two numbers near 1/2 would lose all digits of a tiny logit. Elsewhere
+    # s (1-y) - s' y keeps the tiny values of saturated hard labels (sigmoid(-40) - 0).
+    half_tanh = xp.tanh(0.5 * x)
+    near_zero = xp.abs(x) < 1.0
+    dce_dx = xp.where(near_zero, 0.5 * half_tanh + (0.5 - y), p.sig * (1.0 - y) - p.sig_neg * y)
+    dce_dx = xp.where(p.kept, dce_dx, 0.0)
     dce_dy = xp.where(p.kept, -x, 0.0)
     dq_dx = p.sig * p.sig_neg * (1.0 - 2.0 * y)
-    dq_dy = p.sig_neg - p.sig
+    dq_dy = -half_tanh  # sigmoid(-x) - sigmoid(x), without cancellation near 0
 
     # g * q**(g-1) * dq * ce. Where q**(g-1) is infinite (q = 0 with g < 1, or a subnormal q), the
     # product dq * ce vanishes faster than q**(g-1) grows: for label 1, q = s', dq/dx = -s s' and

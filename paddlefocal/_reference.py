@@ -97,8 +97,11 @@ def focal_factor(xp: Namespace, p: Parts, y: Array, gamma: Scalar) -> Array:
     """The modulating factor ``(1 - p_t) ** gamma``, exact where ``1 - p_t`` is subnormal."""
     q = p.one_minus_pt
     tiny = xp.finfo(q.dtype).smallest_normal
-    small = (q < tiny) & (y >= 0) & (y <= 1)
-    return xp.where(small, xp.exp(gamma * log_one_minus_pt(xp, p, y)), q**gamma)
+    log_q = log_one_minus_pt(xp, p, y)
+    # log q = -inf only at x = +-inf with a matching hard label, where q is exactly 0 and q**gamma is
+    # right (1 for gamma = 0), while exp(0 * -inf) would be nan.
+    small = (q < tiny) & (y >= 0) & (y <= 1) & (log_q > -xp.inf)
+    return xp.where(small, xp.exp(gamma * xp.where(small, log_q, 0.0)), q**gamma)
 
 
 def focal_elementwise(xp: Namespace, x: Array, y: Array, alpha: Scalar, gamma: Scalar) -> Array:
