@@ -71,6 +71,12 @@ def focal_elementwise_grads(
     dx_ce = xp.where(dq_dx == 0, 0.0, dq_dx * p.ce)
     focal_dx = xp.where(finite, gamma * safe_qgm1 * dx_ce, 0.0)
     focal_dy = xp.where(finite, gamma * safe_qgm1 * (dq_dy * p.ce), 0.0)
+    # Where q is subnormal (a hard label, confidently right: sigmoid(-100) in float32), q and ce carry
+    # a few bits each, but their ratio is known: ce / q -> 1 and (dq/dx) / q -> 1 - 2y. So
+    # q**(g-1) dq ce = q**g (ce/q) dq becomes q**g dq, and q**g comes from log(1 - p_t).
+    small = (q < xp.finfo(q.dtype).smallest_normal) & (qg > 0) & (y >= 0) & (y <= 1)
+    focal_dx = xp.where(small, gamma * qg_ce * (1.0 - 2.0 * y), focal_dx)
+    focal_dy = xp.where(small, gamma * qg * dq_dy, focal_dy)
 
     d_logit = a_t * (focal_dx + qg * dce_dx)
     d_label = (2.0 * alpha - 1.0) * qg_ce + a_t * (focal_dy + qg * dce_dy)
