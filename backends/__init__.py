@@ -97,7 +97,9 @@ _registry: list[Backend] = [
 ]
 _cache: dict[type, tuple[Backend, Implementation]] = {}
 _lock = threading.Lock()
-_forced: contextvars.ContextVar[str | None] = contextvars.ContextVar("paddlefocal_forced", default=None)
+_forced: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "paddlefocal_forced", default=None
+)
 
 
 def register(

@@ -29,7 +29,7 @@ class FocalLoss(torch.autograd.Function):
     """Sigmoid focal loss with an analytic backward to logit, label, normalizer, alpha and gamma."""
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any,
         logit: torch.Tensor,
         label: torch.Tensor,
@@ -54,7 +54,7 @@ class FocalLoss(torch.autograd.Function):
         return apply_normalizer_and_reduction(xp_torch, loss, normalizer, reduction)
 
     @staticmethod
-    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
+    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[Any, ...]:
         logit, label, normalizer, alpha, gamma = ctx.saved_tensors
         normalizer = normalizer if ctx.has_normalizer else None
         alpha = alpha if ctx.alpha_is_tensor else ctx.scalars[0]
@@ -75,6 +75,7 @@ class FocalLoss(torch.autograd.Function):
         if need[2]:
             # out = reduce(loss / n): d out / d n = -reduce(grad * loss) / n.
             loss = focal_elementwise(xp_torch, logit, label, alpha, gamma)
+            assert normalizer is not None  # needs_input_grad is False for a None argument
             d_normalizer = -torch.sum(upstream * loss) / normalizer
         return d_logit, d_label, d_normalizer, d_alpha, d_gamma, None
 

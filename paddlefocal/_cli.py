@@ -41,7 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     compute.add_argument("--logit", required=True, metavar="FILE", help="logits (.npy/.npz)")
     compute.add_argument("--label", required=True, metavar="FILE", help="labels (.npy/.npz)")
     compute.add_argument(
-        "--normalizer", metavar="NUMBER|FILE", help="a number, or a .npy/.npz file of shape [] or [1]"
+        "--normalizer",
+        metavar="NUMBER|FILE",
+        help="a number, or a .npy/.npz file of shape [] or [1]",
     )
     compute.add_argument("--alpha", type=float, default=0.25, help="default: 0.25")
     compute.add_argument("--gamma", type=float, default=2.0, help="default: 2.0")
@@ -69,7 +71,9 @@ def _load(path: str, what: str) -> np.ndarray:
         with loaded:
             names = list(loaded.files)
             if len(names) != 1:
-                raise CliError(f"{what}: {path} must hold exactly one array, but holds {len(names)}")
+                raise CliError(
+                    f"{what}: {path} must hold exactly one array, but holds {len(names)}"
+                )
             return np.asarray(loaded[names[0]])
     return np.asarray(loaded)
 

@@ -114,5 +114,8 @@ def format_rows(rows: list[Row]) -> str:
     header = ("library", "device", "dtype", "value", "us/call")
     body = [(r.library, r.device, r.dtype, f"{r.value:.8f}", f"{r.microseconds:.1f}") for r in rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)) for line in [header, *body]]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        for line in [header, *body]
+    ]
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])

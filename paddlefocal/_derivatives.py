@@ -90,7 +90,9 @@ def focal_elementwise_grads(
     y_inf = xp.where(at_inf, y, 0.5)
     a_inf = alpha_t(alpha, y_inf)
     one_m_y = 1.0 - y_inf
-    coef_pos = (2.0 * alpha - 1.0) * one_m_y ** (gamma + 1.0) - a_inf * (gamma + 1.0) * one_m_y**gamma
+    coef_pos = (2.0 * alpha - 1.0) * one_m_y ** (gamma + 1.0) - a_inf * (
+        gamma + 1.0
+    ) * one_m_y**gamma
     coef_neg = (2.0 * alpha - 1.0) * y_inf ** (gamma + 1.0) + a_inf * (gamma + 1.0) * y_inf**gamma
     coef = xp.where(x > 0, coef_pos, coef_neg)
     limit = xp.where(coef == 0, 0.0, coef * xp.abs(x))

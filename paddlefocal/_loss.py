@@ -113,7 +113,9 @@ def sigmoid_focal_loss(
     """
     del name  # accepted for Paddle compatibility, unused as in Paddle's dynamic mode
     args = validate(logit, label, normalizer, alpha, gamma, reduction)
-    from .backends import resolve  # the registry imports no framework until it sees one of its arrays
+    from .backends import (
+        resolve,  # the registry imports no framework until it sees one of its arrays
+    )
 
     implementation = resolve(args.logit)
     result = implementation(

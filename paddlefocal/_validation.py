@@ -110,7 +110,9 @@ def _device(value: Array) -> Any:
 def _scalar(xp: Namespace, value: Any, argname: str, logit: Array) -> Scalar:
     # bool is an int subclass: alpha=True is almost surely a mistake, not alpha=1.
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{_FN}: '{argname}' must be an int or a float, but received {_describe(value)}")
+        raise TypeError(
+            f"{_FN}: '{argname}' must be an int or a float, but received {_describe(value)}"
+        )
     if isinstance(value, numbers.Real):
         number = float(value)
         if not math.isfinite(number):
@@ -193,7 +195,13 @@ def validate(
     alpha = _scalar(xp, alpha, "alpha", logit)
     gamma = _scalar(xp, gamma, "gamma", logit)
     # 7. one device for all arrays.
-    arrays = {"logit": logit, "label": label, "normalizer": normalizer, "alpha": alpha, "gamma": gamma}
+    arrays = {
+        "logit": logit,
+        "label": label,
+        "normalizer": normalizer,
+        "alpha": alpha,
+        "gamma": gamma,
+    }
     present = {name: value for name, value in arrays.items() if _is_array(value)}
     for name, value in present.items():
         _check_torch_meta(value, name)

@@ -57,7 +57,9 @@ def _make(name: str) -> Lib:
         import array_api_compat.dask.array as xp
         import dask.array as da
 
-        return Lib(name, xp, lambda a: da.from_array(a, chunks=-1), lambda a: np.asarray(a.compute()))
+        return Lib(
+            name, xp, lambda a: da.from_array(a, chunks=-1), lambda a: np.asarray(a.compute())
+        )
     if name == "array_api_strict":
         import array_api_strict as xp
 

@@ -16,7 +16,7 @@ import numpy as np
 mp.mp.dps = 50
 
 MAGNITUDES = [0.0, 1e-8, 1e-4, 0.01, 0.5, 1, 2, 5, 10, 20, 40, 88, 100, 700, 1e4]
-LOGITS = sorted({s * m for m in MAGNITUDES for s in (1.0, -1.0)}) + [np.inf, -np.inf]
+LOGITS = [*sorted({s * m for m in MAGNITUDES for s in (1.0, -1.0)}), np.inf, -np.inf]
 LABELS = [0.0, 1.0, 0.25, 0.5, 0.9]
 GAMMAS = [0.0, 0.5, 1.0, 2.0, 2.5, 5.0]
 ALPHAS = [0.25, 0.5]
@@ -38,7 +38,10 @@ def loss(x, y, a, g):
 def d_logit_terms(x, y, a, g):
     s, sn, ce, q = _pieces(x, y)
     big_a = a * y + (1 - a) * (1 - y)
-    return [big_a * g * q ** (g - 1) * s * sn * (1 - 2 * y) * ce, big_a * q**g * (s * (1 - y) - sn * y)]
+    return [
+        big_a * g * q ** (g - 1) * s * sn * (1 - 2 * y) * ce,
+        big_a * q**g * (s * (1 - y) - sn * y),
+    ]
 
 
 def d_label_terms(x, y, a, g):
@@ -131,9 +134,9 @@ def grid(dtype) -> Grid:
             values = [_to_float(fn(mx, *args), tiny) for fn in (loss, d_logit, d_label)]
             rows["sdx"].append(float(term_scale(d_logit_terms, mx, *args)))
             rows["sdy"].append(float(term_scale(d_label_terms, mx, *args)))
-        for key, (value, normal) in zip(("L", "dx", "dy"), values):
+        for key, (value, normal) in zip(("L", "dx", "dy"), values, strict=True):
             rows[key].append(value)
-            rows["n" + key if key == "L" else "n" + key].append(normal)
+            rows["n" + key].append(normal)
     arr = {k: np.asarray(v) for k, v in rows.items()}
     return Grid(
         dtype,
@@ -152,7 +155,9 @@ def grid(dtype) -> Grid:
     )
 
 
-def well_conditioned(ours: np.ndarray, true: np.ndarray, scale: np.ndarray | None, dtype, bound: float):
+def well_conditioned(
+    ours: np.ndarray, true: np.ndarray, scale: np.ndarray | None, dtype, bound: float
+):
     """Points where the error is held to the plain relative bound: all but those where the terms of a
     derivative cancel, and the error allowed is a few ulps of the terms (8 eps * scale) instead."""
     if scale is None:
@@ -161,7 +166,9 @@ def well_conditioned(ours: np.ndarray, true: np.ndarray, scale: np.ndarray | Non
     with np.errstate(invalid="ignore"):
         slack = 8 * eps * scale
         ill = np.isinf(scale) | (slack > bound * np.abs(true))
-        within = np.isinf(scale) & ~np.isnan(ours) | (np.abs(ours - true) <= slack + bound * np.abs(true))
+        within = np.isinf(scale) & ~np.isnan(ours) | (
+            np.abs(ours - true) <= slack + bound * np.abs(true)
+        )
     return ~(ill & within)
 
 

@@ -43,7 +43,9 @@ def test_fast_path_equals_reference(lib_, reduction, dtype, with_normalizer):
     fast = lib_.to_numpy(F.sigmoid_focal_loss(*args, n, 0.3, 1.5, reduction))
     with backends.use("reference"):
         reference = lib_.to_numpy(F.sigmoid_focal_loss(*args, n, 0.3, 1.5, reduction))
-    np.testing.assert_allclose(fast, reference, rtol=tol(dtype)["rtol"], atol=tol(dtype)["atol"] / 100)
+    np.testing.assert_allclose(
+        fast, reference, rtol=tol(dtype)["rtol"], atol=tol(dtype)["atol"] / 100
+    )
 
 
 def test_empty_inputs(lib_):
@@ -94,7 +96,9 @@ def test_register_a_third_party_path():
         x = np.zeros(2).view(Marker)
         assert float(F.sigmoid_focal_loss(x, x)) == 42.0
         assert calls == ["sum"]
-        assert float(F.sigmoid_focal_loss(np.zeros(2), np.zeros(2))) != 42.0  # plain arrays unaffected
+        assert (
+            float(F.sigmoid_focal_loss(np.zeros(2), np.zeros(2))) != 42.0
+        )  # plain arrays unaffected
     finally:
         backends._registry[:] = [b for b in backends._registry if b.name != "marker"]
         backends._cache.clear()
@@ -116,7 +120,9 @@ def test_dask_stays_lazy_until_computed():
         none = F.sigmoid_focal_loss(x, y, reduction="none")
     assert isinstance(out, da.Array) and isinstance(none, da.Array)
     assert none.chunks == x.chunks
-    np.testing.assert_allclose(out.compute(), F.sigmoid_focal_loss(logit, label, reduction="mean"), rtol=1e-12)
+    np.testing.assert_allclose(
+        out.compute(), F.sigmoid_focal_loss(logit, label, reduction="mean"), rtol=1e-12
+    )
 
 
 def test_jax_jit_vmap_grad():
@@ -130,7 +136,9 @@ def test_jax_jit_vmap_grad():
     jitted = jax.jit(lambda a, b: F.sigmoid_focal_loss(a, b))(x, y)
     np.testing.assert_allclose(jitted, eager, rtol=1e-13)
     rows = jax.vmap(lambda a, b: F.sigmoid_focal_loss(a, b))(x, y)
-    np.testing.assert_allclose(rows, [F.sigmoid_focal_loss(logit[i], label[i]) for i in range(4)], rtol=1e-13)
+    np.testing.assert_allclose(
+        rows, [F.sigmoid_focal_loss(logit[i], label[i]) for i in range(4)], rtol=1e-13
+    )
     gx, gy = jax.jit(jax.grad(lambda a, b: F.sigmoid_focal_loss(a, b), argnums=(0, 1)))(x, y)
     torch = pytest.importorskip("torch")
     tx = torch.tensor(logit, requires_grad=True)
@@ -154,7 +162,10 @@ def test_jax_float32():
 def test_torch_gradients_reach_logit_label_normalizer_alpha_gamma():
     torch = pytest.importorskip("torch")
     logit, label = _case(shape=(3, 3))
-    args = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (logit, label, 2.0, 0.3, 1.7)]
+    args = [
+        torch.tensor(v, dtype=torch.float64, requires_grad=True)
+        for v in (logit, label, 2.0, 0.3, 1.7)
+    ]
     assert torch.autograd.gradcheck(lambda *a: F.sigmoid_focal_loss(*a, reduction="mean"), args)
 
 
@@ -166,7 +177,9 @@ def test_torch_no_grad_and_noncontiguous():
     assert not x.is_contiguous()
     with torch.no_grad():
         out = F.sigmoid_focal_loss(x, y, reduction="none")
-    np.testing.assert_allclose(out.numpy(), F.sigmoid_focal_loss(logit.T, label.T, reduction="none"), rtol=1e-13)
+    np.testing.assert_allclose(
+        out.numpy(), F.sigmoid_focal_loss(logit.T, label.T, reduction="none"), rtol=1e-13
+    )
 
 
 def test_importing_and_using_paddlefocal_on_numpy_imports_no_framework():

@@ -12,7 +12,9 @@ from paddlefocal._cli import main
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "paddlefocal", *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "paddlefocal", *args], capture_output=True, text=True
+    )
 
 
 def test_demo_prints_the_documented_value_for_numpy():
@@ -34,15 +36,36 @@ def files(tmp_path):
 
 
 def test_compute_prints_the_seed_value(files, capsys):
-    code = main(["compute", "--logit", str(files / "logit.npy"), "--label", str(files / "label.npz"), "--normalizer", "2"])
+    code = main(
+        [
+            "compute",
+            "--logit",
+            str(files / "logit.npy"),
+            "--label",
+            str(files / "label.npz"),
+            "--normalizer",
+            "2",
+        ]
+    )
     assert code == 0
     assert capsys.readouterr().out.strip() == "0.65782464"
 
 
 def test_compute_writes_npy(files):
     out = files / "out.npy"
-    code = main(["compute", "--logit", str(files / "logit.npy"), "--label", str(files / "label.npz"),
-                 "--reduction", "none", "--out", str(out)])
+    code = main(
+        [
+            "compute",
+            "--logit",
+            str(files / "logit.npy"),
+            "--label",
+            str(files / "label.npz"),
+            "--reduction",
+            "none",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     assert np.load(out).shape == (2, 3)
 
@@ -52,7 +75,10 @@ def test_compute_writes_npy(files):
     [
         (["--logit", "missing.npy", "--label", "{d}/label.npz"], "no such file"),
         (["--logit", "{d}/text.txt", "--label", "{d}/label.npz"], "not a .npy or .npz"),
-        (["--logit", "{d}/int.npy", "--label", "{d}/label.npz"], "must have dtype float32 or float64"),
+        (
+            ["--logit", "{d}/int.npy", "--label", "{d}/label.npz"],
+            "must have dtype float32 or float64",
+        ),
         (["--logit", "{d}/wide.npy", "--label", "{d}/label.npz"], "same shape"),
         (["--logit", "{d}/logit.npy", "--label", "{d}/two.npz"], "exactly one array"),
     ],
@@ -70,7 +96,15 @@ def test_compute_errors_are_one_line_exit_2(files, args, message):
 
 
 def test_unknown_backend_is_exit_2(files):
-    result = run("compute", "--logit", str(files / "logit.npy"), "--label", str(files / "label.npz"), "--backend", "fortran")
+    result = run(
+        "compute",
+        "--logit",
+        str(files / "logit.npy"),
+        "--label",
+        str(files / "label.npz"),
+        "--backend",
+        "fortran",
+    )
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
 
@@ -78,4 +112,6 @@ def test_unknown_backend_is_exit_2(files):
 def test_backends_lists_paths():
     result = run("backends")
     assert result.returncode == 0
-    assert any(line.split()[:3] == ["numpy", "cpu", "numpy"] for line in result.stdout.splitlines()[1:])
+    assert any(
+        line.split()[:3] == ["numpy", "cpu", "numpy"] for line in result.stdout.splitlines()[1:]
+    )

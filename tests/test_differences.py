@@ -25,7 +25,9 @@ def test_1d_logit_works_where_paddle_fails():
     with pytest.raises(ValueError):
         PF.sigmoid_focal_loss(paddle.to_tensor(logit), paddle.to_tensor(label))
     ours = F.sigmoid_focal_loss(logit, label, reduction="none")
-    np.testing.assert_allclose(ours, paddle_loss(logit[None], label[None], reduction="none")[0], rtol=1e-5)
+    np.testing.assert_allclose(
+        ours, paddle_loss(logit[None], label[None], reduction="none")[0], rtol=1e-5
+    )
 
 
 @pytest.mark.parametrize("reduction", ["sum", "none"])
@@ -63,7 +65,13 @@ def test_0d_logit_with_shape_1_normalizer_keeps_logit_shape():
 
 @pytest.mark.parametrize(
     ("logit", "label", "limit"),
-    [(np.inf, 1.0, 0.0), (-np.inf, 0.0, 0.0), (np.inf, 0.0, np.inf), (-np.inf, 1.0, np.inf), (np.inf, 0.5, np.inf)],
+    [
+        (np.inf, 1.0, 0.0),
+        (-np.inf, 0.0, 0.0),
+        (np.inf, 0.0, np.inf),
+        (-np.inf, 1.0, np.inf),
+        (np.inf, 0.5, np.inf),
+    ],
 )
 def test_infinite_logits_give_the_limit_not_nan(logit, label, limit):
     x = np.array([[logit]], np.float32)
@@ -92,7 +100,13 @@ def test_label_gradient_is_the_whole_derivative():
         up, down = label.copy(), label.copy()
         up[0, i] += h
         down[0, i] -= h
-        fd.append((F.sigmoid_focal_loss(logit, up, alpha=0.4, gamma=1.5) - F.sigmoid_focal_loss(logit, down, alpha=0.4, gamma=1.5)) / (2 * h))
+        fd.append(
+            (
+                F.sigmoid_focal_loss(logit, up, alpha=0.4, gamma=1.5)
+                - F.sigmoid_focal_loss(logit, down, alpha=0.4, gamma=1.5)
+            )
+            / (2 * h)
+        )
     np.testing.assert_allclose(y.grad.numpy()[0], fd, rtol=1e-6)
     np.testing.assert_allclose(y.grad.numpy(), [[-0.4211, 0.4883, -0.1475]], atol=1e-4)
 
@@ -131,7 +145,9 @@ def test_gamma_keeps_full_precision_in_float64():
     gamma = 3.7  # not representable in float32
     theirs = paddle_loss(x, y, None, 0.25, gamma, "none")
     ours = F.sigmoid_focal_loss(x, y, gamma=gamma, reduction="none")
-    as_if_float32_gamma = F.sigmoid_focal_loss(x, y, gamma=float(np.float32(gamma)), reduction="none")
+    as_if_float32_gamma = F.sigmoid_focal_loss(
+        x, y, gamma=float(np.float32(gamma)), reduction="none"
+    )
     np.testing.assert_allclose(theirs, as_if_float32_gamma, rtol=1e-12)
     assert np.max(np.abs(ours / theirs - 1)) > 1e-9  # Paddle's rounding shows
     s = 1 / (1 + np.exp(-x))

@@ -19,7 +19,7 @@ GRAD_FACTOR = 4
 FTZ_LIMIT = 1e3 * float(np.finfo(np.float32).tiny)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def grid(dtype):
     return mpr.grid(dtype)
 
@@ -39,8 +39,6 @@ def _ours(lib_, g):
         x, y = lib_.from_numpy(g.logit[sel]), lib_.from_numpy(g.label[sel])
         loss[sel] = lib_.to_numpy(F.sigmoid_focal_loss(x, y, None, alpha, gamma, "none"))
         if lib_.name == "torch":
-            import torch
-
             xt = x.clone().requires_grad_()
             yt = y.clone().requires_grad_()
             F.sigmoid_focal_loss(xt, yt, None, alpha, gamma, "sum").backward()
@@ -48,7 +46,9 @@ def _ours(lib_, g):
         elif lib_.name == "jax":
             import jax
 
-            grads = jax.grad(lambda a, b: F.sigmoid_focal_loss(a, b, None, alpha, gamma), argnums=(0, 1))(x, y)
+            grads = jax.grad(
+                lambda a, b: F.sigmoid_focal_loss(a, b, None, alpha, gamma), argnums=(0, 1)
+            )(x, y)
             d_logit[sel], d_label[sel] = np.asarray(grads[0]), np.asarray(grads[1])
         else:
             with np.errstate(all="ignore"):
@@ -97,8 +97,12 @@ def test_grid_accuracy(name, dtype):
         # are held to the absolute bound of non-normal values.
         g = _flush_to_zero_view(g)
     floor = FTZ_LIMIT if name == "jax" and dtype == np.float32 else None
-    _check("d/d logit", d_logit, g.d_logit, g.d_logit_normal, dtype, grad_bound, g.d_logit_scale, floor)
-    _check("d/d label", d_label, g.d_label, g.d_label_normal, dtype, grad_bound, g.d_label_scale, floor)
+    _check(
+        "d/d logit", d_logit, g.d_logit, g.d_logit_normal, dtype, grad_bound, g.d_logit_scale, floor
+    )
+    _check(
+        "d/d label", d_label, g.d_label, g.d_label_normal, dtype, grad_bound, g.d_label_scale, floor
+    )
 
 
 def _flush_to_zero_view(g):
@@ -135,10 +139,19 @@ def test_nan_input_gives_nan():
 
 def test_mpmath_reference_derivatives_match_numerical_differentiation():
     """The reference's written-out derivatives against mpmath's own numerical differentiation."""
-    for x, y, a, g in [(0.7, 0.3, 0.4, 1.5), (-3.0, 0.9, 0.25, 0.5), (12.0, 0.5, 0.25, 2.0), (-0.2, 0.1, 0.75, 5.0)]:
+    for x, y, a, g in [
+        (0.7, 0.3, 0.4, 1.5),
+        (-3.0, 0.9, 0.25, 0.5),
+        (12.0, 0.5, 0.25, 2.0),
+        (-0.2, 0.1, 0.75, 5.0),
+    ]:
         x, y, a, g = (mpr.mp.mpf(v) for v in (x, y, a, g))
-        assert mpr.mp.almosteq(mpr.d_logit(x, y, a, g), mpr.mp.diff(lambda t: mpr.loss(t, y, a, g), x), 1e-30)
-        assert mpr.mp.almosteq(mpr.d_label(x, y, a, g), mpr.mp.diff(lambda t: mpr.loss(x, t, a, g), y), 1e-30)
+        assert mpr.mp.almosteq(
+            mpr.d_logit(x, y, a, g), mpr.mp.diff(lambda t: mpr.loss(t, y, a, g), x), 1e-30
+        )
+        assert mpr.mp.almosteq(
+            mpr.d_label(x, y, a, g), mpr.mp.diff(lambda t: mpr.loss(x, t, a, g), y), 1e-30
+        )
 
 
 def test_gamma_zero_is_alpha_weighted_bce_with_its_gradient():

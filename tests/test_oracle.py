@@ -120,7 +120,9 @@ def _label_grad_by_autograd(logit, label, normalizer, alpha, gamma, reduction, h
 def test_sweep_gradients_equal_paddle(shape, dtype, gamma, norm_shape, reduction):
     logit, label = _inputs(shape, dtype, seed=7)
     normalizer = None if norm_shape is None else np.full(norm_shape, 3.0, dtype)
-    p_out, p_dx, p_dy, p_dn = paddle_loss(logit, label, normalizer, 0.25, gamma, reduction, grads=True)
+    p_out, p_dx, p_dy, p_dn = paddle_loss(
+        logit, label, normalizer, 0.25, gamma, reduction, grads=True
+    )
     out, dx, dy, dn = _torch_grads(logit, label, normalizer, 0.25, gamma, reduction)
     t = tol(dtype)
     np.testing.assert_allclose(out, p_out, **t)
@@ -139,7 +141,9 @@ def test_sweep_gradients_equal_paddle(shape, dtype, gamma, norm_shape, reduction
 
 
 def _finite_floats(dtype, lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, width=np.dtype(dtype).itemsize * 8)
+    return st.floats(
+        lo, hi, allow_nan=False, allow_infinity=False, width=np.dtype(dtype).itemsize * 8
+    )
 
 
 @st.composite
@@ -172,14 +176,25 @@ def test_property_values_equal_paddle(case, lib_name):
     ours = _ours(lib_name, logit, label, normalizer, alpha, gamma, reduction)
     t = tol(logit.dtype)
     # Paddle's sums of large terms carry float32 rounding: scale atol by the terms' size.
-    scale = max(1.0, float(np.nanmax(np.abs(_ours("numpy", logit, label, normalizer, alpha, gamma, "none")), initial=0)))
-    np.testing.assert_allclose(ours, expected, rtol=t["rtol"], atol=t["atol"] * scale, equal_nan=True)
+    scale = max(
+        1.0,
+        float(
+            np.nanmax(
+                np.abs(_ours("numpy", logit, label, normalizer, alpha, gamma, "none")), initial=0
+            )
+        ),
+    )
+    np.testing.assert_allclose(
+        ours, expected, rtol=t["rtol"], atol=t["atol"] * scale, equal_nan=True
+    )
 
 
 @given(case=cases())
 def test_property_gradients_equal_paddle(case):
     logit, label, normalizer, alpha, gamma, reduction = case
-    p_out, p_dx, p_dy, p_dn = paddle_loss(logit, label, normalizer, alpha, gamma, reduction, grads=True)
+    p_out, p_dx, p_dy, p_dn = paddle_loss(
+        logit, label, normalizer, alpha, gamma, reduction, grads=True
+    )
     out, dx, dy, dn = _torch_grads(logit, label, normalizer, alpha, gamma, reduction)
     t = tol(logit.dtype)
     scale = max(1.0, float(np.nanmax(np.abs(dx), initial=0)))
@@ -188,7 +203,9 @@ def test_property_gradients_equal_paddle(case):
     finite = np.isfinite(p_dx) & (logit != 0)
     np.testing.assert_allclose(dx[finite], p_dx[finite], rtol=t["rtol"], atol=t["atol"] * scale)
     if dn is not None and np.all(np.isfinite(p_dn)) and np.all(np.isfinite(dn)):
-        np.testing.assert_allclose(dn, p_dn, rtol=t["rtol"] * 10, atol=t["atol"] * max(1.0, float(np.abs(p_out).max())))
+        np.testing.assert_allclose(
+            dn, p_dn, rtol=t["rtol"] * 10, atol=t["atol"] * max(1.0, float(np.abs(p_out).max()))
+        )
     in_range = (label >= 0) & (label <= 1)
     assert np.all(np.isfinite(dx[in_range])), "our logit gradient is finite for labels in [0, 1]"
     assert np.all(np.isfinite(dy[in_range]))

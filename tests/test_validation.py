@@ -83,7 +83,9 @@ def test_float16_and_int_are_refused_by_paddle_too(paddle):
 def test_torch_bfloat16_is_a_type_error():
     torch = pytest.importorskip("torch")
     with pytest.raises(TypeError, match="bfloat16"):
-        F.sigmoid_focal_loss(torch.zeros(2, 3, dtype=torch.bfloat16), torch.zeros(2, 3, dtype=torch.bfloat16))
+        F.sigmoid_focal_loss(
+            torch.zeros(2, 3, dtype=torch.bfloat16), torch.zeros(2, 3, dtype=torch.bfloat16)
+        )
 
 
 def test_label_dtype_must_equal_logit_dtype(paddle):
@@ -105,7 +107,11 @@ def test_normalizer_with_two_dims_gives_paddles_message(paddle):
     theirs = paddle_raises(ValueError, logit=X, label=Y, normalizer=n)
     with pytest.raises(ValueError) as ours:
         F.sigmoid_focal_loss(X, Y, normalizer=n)
-    assert str(ours.value) == theirs == "Expected zero or one dimension of normalizer in sigmoid_focal_loss but got 2."
+    assert (
+        str(ours.value)
+        == theirs
+        == "Expected zero or one dimension of normalizer in sigmoid_focal_loss but got 2."
+    )
 
 
 @pytest.mark.parametrize("shape", [(3,), (2,), (0,)])
@@ -131,7 +137,9 @@ def test_normalizer_int_is_a_type_error(paddle):
 def test_numpy_normalizer_with_torch_inputs_is_a_type_error():
     torch = pytest.importorskip("torch")
     with pytest.raises(TypeError, match="'normalizer' must be an array of the same library"):
-        F.sigmoid_focal_loss(torch.zeros(2, 3), torch.ones(2, 3), normalizer=np.asarray(2.0, np.float32))
+        F.sigmoid_focal_loss(
+            torch.zeros(2, 3), torch.ones(2, 3), normalizer=np.asarray(2.0, np.float32)
+        )
 
 
 @pytest.mark.parametrize("argname", ["alpha", "gamma"])
@@ -171,7 +179,9 @@ def test_alpha_gamma_0d_arrays_are_accepted(lib_, argname):
     y = lib_.from_numpy(np.array([[0, 1, 0.5], [1, 0, 0.2]]))
     value = 0.5 if argname == "alpha" else 1.5
     with_number = lib_.to_numpy(F.sigmoid_focal_loss(x, y, **{argname: value}))
-    with_array = lib_.to_numpy(F.sigmoid_focal_loss(x, y, **{argname: lib_.from_numpy(np.asarray(value))}))
+    with_array = lib_.to_numpy(
+        F.sigmoid_focal_loss(x, y, **{argname: lib_.from_numpy(np.asarray(value))})
+    )
     np.testing.assert_allclose(with_array, with_number, rtol=1e-14)
 
 
@@ -206,7 +216,9 @@ def test_different_jax_devices_are_a_value_error():
 
 
 def test_name_is_accepted_and_ignored(paddle):
-    np.testing.assert_array_equal(F.sigmoid_focal_loss(X, Y, name="loss"), F.sigmoid_focal_loss(X, Y))
+    np.testing.assert_array_equal(
+        F.sigmoid_focal_loss(X, Y, name="loss"), F.sigmoid_focal_loss(X, Y)
+    )
 
 
 def test_validation_happens_before_computation_for_lazy_arrays():
