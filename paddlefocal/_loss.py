@@ -106,10 +106,12 @@ def sigmoid_focal_loss(
     >>> print(f"{float(out):.8f}", out.dtype, out.shape)
     0.65782464 float32 ()
 
-    Per-element losses; the label -100 is ignored:
+    Per-element losses of a 1-D input (Paddle 3.3.1 gives the same numbers for shape ``[1, 3]`` and
+    fails on ``[3]``); the label -100 is ignored:
 
-    >>> F.sigmoid_focal_loss(logit[0], np.array([1.0, 0.0, -100.0], np.float32), reduction="none")
-    array([0.01002493, 0.4142089 , 0.        ], dtype=float32)
+    >>> y = np.array([1.0, 0.0, -100.0], np.float32)
+    >>> F.sigmoid_focal_loss(logit[0], y, reduction="none")
+    array([0.00607154, 0.47593796, 0.        ], dtype=float32)
     """
     del name  # accepted for Paddle compatibility, unused as in Paddle's dynamic mode
     args = validate(logit, label, normalizer, alpha, gamma, reduction)

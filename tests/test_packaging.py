@@ -76,3 +76,13 @@ def test_installed_copy_imports_backends_only_as_paddlefocal_backends(wheel, tmp
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path, env=env)
+
+
+def test_docs_differences_table_is_the_readmes():
+    readme = (ROOT / "README.md").read_text()
+    docs = (ROOT / "docs" / "differences.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| ")]
+    table = [line for line in rows if "Paddle 3.3.1 |" in line or line.count("|") == 5]
+    assert table, "the README has a differences table"
+    for line in table:
+        assert line in docs, line
