@@ -48,7 +48,8 @@ def focal_elementwise_grads(
     p = parts(xp, x, y)
     q = p.one_minus_pt
     a_t = alpha_t(alpha, y)
-    qg = focal_factor(xp, p, y, gamma)
+    log_q = log_one_minus_pt(xp, p, y)
+    qg = focal_factor(xp, p, y, gamma, log_q)
     qg_ce = qg * p.ce
     # d ce / dx = sigmoid(x) - y. Near x = 0 it is formed as tanh(x/2)/2 + (1/2 - y): for a label of
     # 1/2 the difference of two numbers near 1/2 would lose all digits of a tiny logit. Elsewhere
@@ -101,6 +102,5 @@ def focal_elementwise_grads(
     d_alpha = (2.0 * y - 1.0) * qg_ce
     # q**g log q -> 0 as q -> 0 for g > 0, and log q = 0 at q = 1: where either holds the loss does not
     # depend on gamma, even against an infinite ce.
-    log_q = log_one_minus_pt(xp, p, y)
     d_gamma = xp.where((log_q != 0) & (qg_ce != 0), a_t * qg_ce * log_q, 0.0)
     return ElementwiseGrads(d_logit, d_label, d_alpha, d_gamma)

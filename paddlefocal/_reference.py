@@ -93,11 +93,17 @@ def log_one_minus_pt(xp: Namespace, p: Parts, y: Array) -> Array:
     return xp.where(small, via_sigmoids, xp.log(xp.where(small, 1.0, q)))
 
 
-def focal_factor(xp: Namespace, p: Parts, y: Array, gamma: Scalar) -> Array:
-    """The modulating factor ``(1 - p_t) ** gamma``, exact where ``1 - p_t`` is subnormal."""
+def focal_factor(
+    xp: Namespace, p: Parts, y: Array, gamma: Scalar, log_q: Array | None = None
+) -> Array:
+    """The modulating factor ``(1 - p_t) ** gamma``, exact where ``1 - p_t`` is subnormal.
+
+    ``log_q`` is ``log_one_minus_pt(xp, p, y)`` when the caller has it already.
+    """
     q = p.one_minus_pt
     tiny = xp.finfo(q.dtype).smallest_normal
-    log_q = log_one_minus_pt(xp, p, y)
+    if log_q is None:
+        log_q = log_one_minus_pt(xp, p, y)
     # log q = -inf only at x = +-inf with a matching hard label, where q is exactly 0 and q**gamma is
     # right (1 for gamma = 0), while exp(0 * -inf) would be nan.
     small = (q < tiny) & (y >= 0) & (y <= 1) & (log_q > -xp.inf)

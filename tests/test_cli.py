@@ -35,37 +35,21 @@ def files(tmp_path):
     return tmp_path
 
 
+def compute(files, *extra: str) -> int:
+    """``paddlefocal compute`` in-process on the seed files."""
+    logit, label = str(files / "logit.npy"), str(files / "label.npz")
+    return main(["compute", "--logit", logit, "--label", label, *extra])
+
+
 def test_compute_prints_the_seed_value(files, capsys):
-    code = main(
-        [
-            "compute",
-            "--logit",
-            str(files / "logit.npy"),
-            "--label",
-            str(files / "label.npz"),
-            "--normalizer",
-            "2",
-        ]
-    )
+    code = compute(files, "--normalizer", "2")
     assert code == 0
     assert capsys.readouterr().out.strip() == "0.65782464"
 
 
 def test_compute_writes_npy(files):
     out = files / "out.npy"
-    code = main(
-        [
-            "compute",
-            "--logit",
-            str(files / "logit.npy"),
-            "--label",
-            str(files / "label.npz"),
-            "--reduction",
-            "none",
-            "--out",
-            str(out),
-        ]
-    )
+    code = compute(files, "--reduction", "none", "--out", str(out))
     assert code == 0
     assert np.load(out).shape == (2, 3)
 
