@@ -45,7 +45,15 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text}"
 
 
+#: Array types whose namespace depends on the type alone (not on the array): looked up once each.
+#: Array API objects of other libraries may carry a per-array API version, so they are asked each time.
+_TYPE_NAMESPACES: dict[type, Namespace] = {}
+_CACHEABLE_LIBRARIES = frozenset({"numpy", "torch", "cupy", "jax", "jaxlib", "dask"})
+
+
 def _is_array(value: Any) -> bool:
+    if type(value) in _TYPE_NAMESPACES:
+        return True
     # NumPy scalars (np.float32(1.0)) pass array_api_compat's check but are not arrays: Paddle takes only
     # Tensors, and a 0-D result of a scalar would come back as a scalar.
     if isinstance(value, np.generic):
@@ -57,6 +65,9 @@ def _is_array(value: Any) -> bool:
 
 
 def _namespace_of(value: Any, argname: str) -> Namespace:
+    cached = _TYPE_NAMESPACES.get(type(value))
+    if cached is not None:
+        return cached
     if not _is_array(value):
         raise TypeError(
             f"{_FN}: '{argname}' must be an array of a supported library (NumPy, CuPy, torch, JAX, "
@@ -68,11 +79,22 @@ def _namespace_of(value: Any, argname: str) -> Namespace:
             "pass a plain array and drop the masked elements, or give them label -100"
         )
     try:
-        return array_api_compat.array_namespace(value)
+        namespace = array_api_compat.array_namespace(value)
     except Exception as exc:  # an object that pretends to be an array
         raise TypeError(
             f"{_FN}: '{argname}' claims to be an array but its namespace cannot be used: {exc}"
         ) from exc
+    # Exact library types only: a subclass (np.matrix, a third party's ndarray) is asked each time.
+    if type(value).__module__.split(".")[0] in _CACHEABLE_LIBRARIES and not _is_subclass_of_base(
+        value
+    ):
+        _TYPE_NAMESPACES[type(value)] = namespace
+    return namespace
+
+
+def _is_subclass_of_base(value: Any) -> bool:
+    """Whether ``value`` is an instance of a strict subclass of NumPy's ndarray."""
+    return isinstance(value, np.ndarray) and type(value) is not np.ndarray
 
 
 def _library(value: Any) -> str:
@@ -203,6 +225,9 @@ def validate(
         "gamma": gamma,
     }
     present = {name: value for name, value in arrays.items() if _is_array(value)}
+    if type(logit) is np.ndarray:
+        # NumPy arrays are all on the CPU; the comparisons below cost more than the whole small call.
+        return _finish(xp, logit, label, normalizer, alpha, gamma, reduction)
     for name, value in present.items():
         _check_torch_meta(value, name)
     reference_device = _device(logit)
@@ -214,6 +239,19 @@ def validate(
                 f"'{name}' is on {device}"
             )
 
+    return _finish(xp, logit, label, normalizer, alpha, gamma, reduction)
+
+
+def _finish(
+    xp: Namespace,
+    logit: Array,
+    label: Array,
+    normalizer: Array | None,
+    alpha: Scalar,
+    gamma: Scalar,
+    reduction: str,
+) -> Validated:
+    """The arguments in the form implementations take."""
     # Implementations receive a 0-D normalizer and 0-D alpha/gamma of logit's dtype: the result keeps
     # logit's dtype (Paddle promotes float32 to float64 with a float64 normalizer) and logit's shape
     # (Paddle broadcasts a 0-D logit to [1] with a [1] normalizer).
