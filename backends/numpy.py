@@ -9,7 +9,7 @@ the reference formulas, so the numbers are the reference's everywhere.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -23,10 +23,14 @@ def _as_float(value: Any) -> float:
     return float(value)
 
 
-def _flat_pair(logit: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+def _flat_pair(
+    logit: np.ndarray, label: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, Literal["C", "F"]]:
     """1-D views in one element order, without a copy when both share a memory layout."""
     if logit.strides == label.strides and (logit.flags.c_contiguous or logit.flags.f_contiguous):
-        order = "F" if logit.flags.f_contiguous and not logit.flags.c_contiguous else "C"
+        order: Literal["C", "F"] = (
+            "F" if logit.flags.f_contiguous and not logit.flags.c_contiguous else "C"
+        )
         return logit.ravel(order=order), label.ravel(order=order), order
     # Strided views or mismatched layouts: one copy each, in C order.
     return np.ravel(logit, order="C"), np.ravel(label, order="C"), "C"
@@ -165,7 +169,7 @@ def loss(
         if reduction == "none":
             out = np.empty(x.shape[0], dtype)
             _forward_flat(x, y, alpha_f, gamma_f, out)
-            result = out.reshape(logit.shape, order=order)  # type: ignore[call-overload]
+            result = out.reshape(logit.shape, order=order)
             if normalizer is not None:
                 result = result / normalizer
             return result
