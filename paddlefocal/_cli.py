@@ -57,6 +57,26 @@ def _parser() -> argparse.ArgumentParser:
     compute.add_argument("--out", metavar="FILE", help="write the result to this .npy file")
 
     commands.add_parser("backends", help="which path serves each installed library")
+
+    bench = commands.add_parser(
+        "bench",
+        help="side-by-side benchmark against the naive op sequence, torchvision and Paddle",
+        description="Time and measure memory of our paths beside the naive op sequence, torchvision's "
+        "and Paddle's, for N = 2**min .. 2**max; prints a table with ratios and writes JSON and a PNG.",
+    )
+    bench.add_argument("--min-log2n", type=int, default=10, help="smallest size, log2 (default 10)")
+    bench.add_argument("--max-log2n", type=int, default=24, help="largest size, log2 (default 24)")
+    bench.add_argument("--step", type=int, default=2, help="log2 step between sizes (default 2)")
+    bench.add_argument(
+        "--dtype", action="append", choices=("float32", "float64"), help="repeatable; default both"
+    )
+    bench.add_argument(
+        "--budget", type=float, default=1.0, help="seconds of repeats per measurement"
+    )
+    bench.add_argument("--no-paddle", action="store_true", help="leave Paddle out")
+    bench.add_argument(
+        "--out", default="benchmarks/results", help="folder for bench.json, bench.png"
+    )
     return parser
 
 
@@ -173,6 +193,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "compute":
             return _compute(args)
+        if args.command == "bench":
+            from ._bench import run
+
+            sizes = list(range(args.min_log2n, args.max_log2n + 1, max(args.step, 1)))
+            if not sizes:
+                raise CliError("bench: --min-log2n must not exceed --max-log2n")
+            run(
+                sizes,
+                args.dtype or ["float32", "float64"],
+                args.out,
+                args.budget,
+                not args.no_paddle,
+            )
+            return 0
         return _backends()
     except CliError as exc:
         print(f"paddlefocal: error: {exc}", file=sys.stderr)
