@@ -199,8 +199,12 @@ def _measure_torch(log2n: int, dtype: str, budget: float) -> list[Measurement]:
     out = []
     for name, fn in paths.items():
         m = Measurement(name, log2n, dtype, memory_method="rss")
+
+        def forward(fn: Callable[[Any, Any], Any] = fn) -> Any:
+            return fn(x0, y)
+
         with torch.no_grad():
-            m.forward_s = _median_time(lambda fn=fn: fn(x0, y), budget)
+            m.forward_s = _median_time(forward, budget)
         x = x0.clone().requires_grad_()
 
         def both(fn: Callable[[Any, Any], Any] = fn, x: Any = x) -> None:
