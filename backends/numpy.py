@@ -37,28 +37,14 @@ def _flat_pair(
 
 
 class _Scratch:
-    """The block-sized buffers of one call."""
+    """The block-sized buffers of one call: ten, so that they stay under 1% of a 2**24-element input."""
 
     def __init__(self, size: int, dtype: np.dtype) -> None:
         def buf() -> np.ndarray:
             return np.empty(size, dtype)
 
-        self.nx, self.e1, self.e2, self.e, self.s, self.sn = (
-            buf(),
-            buf(),
-            buf(),
-            buf(),
-            buf(),
-            buf(),
-        )
-        self.u, self.l1p, self.omy, self.t, self.ce, self.q = (
-            buf(),
-            buf(),
-            buf(),
-            buf(),
-            buf(),
-            buf(),
-        )
+        self.nx, self.s, self.sn, self.u, self.l1p = buf(), buf(), buf(), buf(), buf()
+        self.omy, self.t, self.ce, self.q = buf(), buf(), buf(), buf()
         # maximum(x, zeros) is vectorized; maximum(x, 0.0) with a scalar is not (4x slower).
         self.zeros = np.zeros(size, dtype)
 
@@ -68,31 +54,31 @@ def _block(
 ) -> float:
     """The loss of one block of finite logits and labels in [0, 1] into ``out`` (same length).
 
-    Returns the smallest ``1 - p_t`` of the block: below the smallest normal number the caller must
-    use the reference's log-space factor instead.
+    ``out`` may be ``w.nx``, which is free by the time it is written. Returns the smallest ``1 - p_t``
+    of the block: below the smallest normal number the caller must use the reference's log-space
+    factor instead.
     """
     n = x.shape[0]
-    nx, e1, e2, e, s, sn = w.nx[:n], w.e1[:n], w.e2[:n], w.e[:n], w.s[:n], w.sn[:n]
-    u, l1p, omy, t, ce, q = w.u[:n], w.l1p[:n], w.omy[:n], w.t[:n], w.ce[:n], w.q[:n]
-    zeros = w.zeros[:n]
+    nx, s, sn, u, l1p = w.nx[:n], w.s[:n], w.sn[:n], w.u[:n], w.l1p[:n]
+    omy, t, ce, q, zeros = w.omy[:n], w.t[:n], w.ce[:n], w.q[:n], w.zeros[:n]
     # sigmoid(+-x) = 1 / (1 + exp(-+x)), each to a few ulps; an exp that overflows gives the 0 that a
     # subnormal sigmoid rounds to. Two exps cost less than selecting by the sign of x (a masked copy is
-    # ten times slower than an exp in NumPy), and their minimum is exp(-|x|).
+    # ten times slower than an exp in NumPy), and their minimum is e = exp(-|x|).
     np.negative(x, out=nx)
-    np.exp(nx, out=e1)
-    np.exp(x, out=e2)
-    np.minimum(e1, e2, out=e)
-    np.add(e1, 1.0, out=s)
+    np.exp(nx, out=s)
+    np.exp(x, out=sn)
+    np.minimum(s, sn, out=l1p)  # e, until log1p(e) replaces it
+    np.add(s, 1.0, out=s)
     np.reciprocal(s, out=s)
-    np.add(e2, 1.0, out=sn)
+    np.add(sn, 1.0, out=sn)
     np.reciprocal(sn, out=sn)
     # log1p(e) = log(u) - ((u - 1) - e) / u with u = 1 + e: the rounding of u corrected to first order,
     # as accurate as log1p (and e itself where u rounds to 1); NumPy's log is vectorized where its
     # log1p is not (4x slower). 1 / u = sigmoid(|x|) = max(s, s').
-    np.add(e, 1.0, out=u)
-    np.log(u, out=l1p)
+    np.add(l1p, 1.0, out=u)
     np.subtract(u, 1.0, out=t)
-    np.subtract(t, e, out=t)
+    np.subtract(t, l1p, out=t)
+    np.log(u, out=l1p)
     np.maximum(s, sn, out=u)
     np.multiply(t, u, out=t)
     np.subtract(l1p, t, out=l1p)
@@ -134,12 +120,11 @@ def _forward_flat(
     n = x.shape[0]
     dtype = x.dtype
     w = _Scratch(min(n, BLOCK), dtype)
-    block_out = np.empty(min(n, BLOCK), dtype)
     tiny = np.finfo(dtype).smallest_normal
     total = 0.0
     for start in range(0, n, BLOCK):
         xb, yb = x[start : start + BLOCK], y[start : start + BLOCK]
-        dest = out[start : start + BLOCK] if out is not None else block_out[: xb.shape[0]]
+        dest = out[start : start + BLOCK] if out is not None else w.nx[: xb.shape[0]]
         regular = bool(
             np.isfinite(xb.min(initial=0.0))
             and np.isfinite(xb.max(initial=0.0))

@@ -20,20 +20,29 @@ from paddlefocal._reference import apply_normalizer_and_reduction, focal_element
 
 #: Elements per block on the CPU: large enough that the per-operation overhead is amortized, small
 #: enough that a block's temporaries stay in the L2 cache.
-CPU_BLOCK = 1 << 15
+CPU_BLOCK = 1 << 17
 
 
 def _block_size(device: torch.device, n: int) -> int:
     return CPU_BLOCK if device.type == "cpu" else max(n, 1)
 
 
-def _is_regular(x: torch.Tensor, y: torch.Tensor) -> bool:
-    """Finite logits and labels in [0, 1]: the common case that the fused formulas serve."""
+def _is_regular(x: torch.Tensor, y: torch.Tensor, q: torch.Tensor, gamma: float) -> bool:
+    """Finite logits, labels in [0, 1] and a normal 1 - p_t (unless gamma is 0): the common case that
+    the fused formulas serve. One synchronization for the five reductions."""
     if x.numel() == 0:
         return True
-    bounds = torch.stack([x.min(), x.max(), y.min(), y.max()])
-    lo_x, hi_x, lo_y, hi_y = bounds.tolist()  # one synchronization for the four
-    return bool(-float("inf") < lo_x and hi_x < float("inf") and lo_y >= 0.0 and hi_y <= 1.0)
+    lo_x, hi_x, lo_y, hi_y, lo_q = torch.stack(
+        [x.min(), x.max(), y.min(), y.max(), q.min()]
+    ).tolist()
+    tiny = torch.finfo(x.dtype).smallest_normal
+    return bool(
+        -float("inf") < lo_x
+        and hi_x < float("inf")
+        and lo_y >= 0.0
+        and hi_y <= 1.0
+        and (gamma == 0.0 or lo_q >= tiny)
+    )
 
 
 def _pieces(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -59,12 +68,12 @@ def _power(q: torch.Tensor, gamma: float) -> torch.Tensor:
 
 
 def _forward_block(x: torch.Tensor, y: torch.Tensor, alpha: float, gamma: float) -> torch.Tensor:
-    tiny = torch.finfo(x.dtype).smallest_normal
-    if _is_regular(x, y):
-        *_, ce, q = _pieces(x, y)
-        if gamma == 0.0 or x.numel() == 0 or float(q.min()) >= tiny:
-            a_t = (y * (2.0 * alpha - 1.0)).add_(1.0 - alpha)
-            return a_t.mul_(_power(q, gamma)).mul_(ce)
+    # The pieces are computed first and thrown away if the block is not regular: checking the
+    # inputs and 1 - p_t together costs one synchronization instead of two.
+    *_, ce, q = _pieces(x, y)
+    if _is_regular(x, y, q, gamma):
+        a_t = (y * (2.0 * alpha - 1.0)).add_(1.0 - alpha)
+        return a_t.mul_(_power(q, gamma)).mul_(ce)
     return focal_elementwise(xp_torch, x, y, alpha, gamma)
 
 
@@ -72,26 +81,25 @@ def _grads_block(
     x: torch.Tensor, y: torch.Tensor, alpha: float, gamma: float, with_loss: bool
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """d loss / d logit, d loss / d label and (if asked) the loss of one block."""
-    tiny = torch.finfo(x.dtype).smallest_normal
-    if _is_regular(x, y):
-        s, sn, omy, ce, q = _pieces(x, y)
-        if gamma == 0.0 or x.numel() == 0 or float(q.min()) >= tiny:
-            a_t = (y * (2.0 * alpha - 1.0)).add_(1.0 - alpha)
-            qg = _power(q, gamma)
-            half_tanh = torch.tanh(0.5 * x)
-            # d ce / dx = sigmoid(x) - y, formed without cancellation (see _derivatives).
-            dce_dx = torch.where(x.abs() < 1.0, 0.5 * half_tanh + (0.5 - y), s * omy - sn * y)
-            # g q**(g-1) ce: q is a normal number here, so q**(g-1) is finite.
-            focal = q.pow(gamma - 1.0).mul_(ce).mul_(gamma) if gamma != 0.0 else None
-            d_logit = qg * dce_dx
-            d_label = qg * (-x)
-            if focal is not None:
-                d_logit.add_(focal * (s * sn).mul_(1.0 - 2.0 * y))
-                d_label.sub_(focal * half_tanh)  # dq/dy = sigmoid(-x) - sigmoid(x) = -tanh(x/2)
-            d_logit.mul_(a_t)
-            d_label.mul_(a_t).add_(qg * ce * (2.0 * alpha - 1.0))
-            loss = a_t * qg * ce if with_loss else None
-            return d_logit, d_label, loss
+    s, sn, omy, ce, q = _pieces(x, y)
+    if _is_regular(x, y, q, gamma):
+        a_t = (y * (2.0 * alpha - 1.0)).add_(1.0 - alpha)
+        # g q**(g-1) ce: q is a normal number here, so q**(g-1) is finite; q**g = q**(g-1) q.
+        qgm1 = _power(q, gamma - 1.0) if gamma != 0.0 else None
+        qg = qgm1 * q if qgm1 is not None else torch.ones_like(q)
+        half_tanh = torch.tanh(0.5 * x)
+        # d ce / dx = sigmoid(x) - y, formed without cancellation (see _derivatives).
+        dce_dx = torch.where(x.abs() < 1.0, 0.5 * half_tanh + (0.5 - y), s * omy - sn * y)
+        focal = qgm1 * ce * gamma if qgm1 is not None else None
+        d_logit = qg * dce_dx
+        d_label = qg * (-x)
+        if focal is not None:
+            d_logit.add_(focal * (s * sn).mul_(1.0 - 2.0 * y))
+            d_label.sub_(focal * half_tanh)  # dq/dy = sigmoid(-x) - sigmoid(x) = -tanh(x/2)
+        d_logit.mul_(a_t)
+        d_label.mul_(a_t).add_(qg * ce * (2.0 * alpha - 1.0))
+        loss = a_t * qg * ce if with_loss else None
+        return d_logit, d_label, loss
     grads = focal_elementwise_grads(xp_torch, x, y, alpha, gamma)
     loss = focal_elementwise(xp_torch, x, y, alpha, gamma) if with_loss else None
     return grads.logit, grads.label, loss
