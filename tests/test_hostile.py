@@ -141,8 +141,6 @@ def _catalogue(lb):
             )
         )
     if lb.name == "torch":
-        import torch
-
         rows.append(("meta-device", (x.to("meta"), y.to("meta")), {}, ValueError, "'logit'"))
         rows.append(("bfloat16", (x.bfloat16(), y.bfloat16()), {}, TypeError, "'logit'"))
     return rows
