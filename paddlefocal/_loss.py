@@ -70,28 +70,34 @@ def sigmoid_focal_loss(
 
     Notes
     -----
-    With :math:`\sigma(x) = 1 / (1 + e^{-x})`, :math:`p = \sigma(\mathrm{logit})` and
-    :math:`y = \mathrm{label}`, Paddle's documentation gives, for labels 0 and 1,
+    With $\sigma(x) = 1 / (1 + e^{-x})$, $p = \sigma(\mathrm{logit})$ and $y = \mathrm{label}$,
+    Paddle's documentation gives, for labels 0 and 1,
 
-    .. math::
-
-        \mathrm{Out} = -y\,\alpha\,(1 - p)^{\gamma}\log p
-                       - (1 - y)(1 - \alpha)\,p^{\gamma}\log(1 - p).
+    $$
+    \mathrm{Out} = -y\,\alpha\,(1 - p)^{\gamma}\log p - (1 - y)(1 - \alpha)\,p^{\gamma}\log(1 - p).
+    $$
 
     Paddle computes, and so does this function, the equivalent form that also defines soft labels:
 
-    .. math::
+    $$
+    p_t = p\,y + (1 - p)(1 - y), \qquad \alpha_t = \alpha\,y + (1 - \alpha)(1 - y),
+    $$
 
-        p_t = p\,y + (1 - p)(1 - y), \qquad \alpha_t = \alpha\,y + (1 - \alpha)(1 - y),
+    $$
+    \mathrm{Out} = \alpha_t\,(1 - p_t)^{\gamma}\,\mathrm{BCE}(\mathrm{logit}, y), \qquad
+    \mathrm{BCE}(x, y) = \log(1 + e^{x}) - x\,y.
+    $$
 
-        \mathrm{Out} = \alpha_t\,(1 - p_t)^{\gamma}\,\mathrm{BCE}(\mathrm{logit}, y),
-        \qquad \mathrm{BCE}(x, y) = \log(1 + e^{x}) - x\,y.
-
-    ``Out`` is then divided by ``normalizer`` and reduced. The computation is stable: ``1 - p_t`` is
-    formed as :math:`\sigma(x)(1-y) + \sigma(-x)\,y` and the cross-entropy from softplus terms, so
+    ``Out`` is then divided by ``normalizer`` and reduced. The computation is stable: $1 - p_t$ is
+    formed as $\sigma(x)(1-y) + \sigma(-x)\,y$ and the cross-entropy from softplus terms, so
     saturated logits keep their tiny losses, infinite logits give the mathematical limit (0 or inf), and
     the gradients (torch, JAX) are finite where Paddle's are nan. Every difference from Paddle is listed
     in the documentation's "Differences from Paddle" table.
+
+    References
+    ----------
+    T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollar, "Focal Loss for Dense Object Detection",
+    ICCV 2017.
 
     Examples
     --------
@@ -115,9 +121,8 @@ def sigmoid_focal_loss(
     """
     del name  # accepted for Paddle compatibility, unused as in Paddle's dynamic mode
     args = validate(logit, label, normalizer, alpha, gamma, reduction)
-    from .backends import (
-        resolve,  # the registry imports no framework until it sees one of its arrays
-    )
+    # The registry imports no framework until it sees one of its arrays.
+    from ._registry import resolve
 
     implementation = resolve(args.logit)
     result = implementation(
