@@ -8,8 +8,6 @@ from paddlefocal._registry import (
     REFERENCE,
     Backend,
     Implementation,
-    _cache,  # the registry's state, shared (tests reset it)
-    _registry,
     path_name,
     register,
     registered,

@@ -11,6 +11,7 @@ from helpers import lib, tol
 
 import paddlefocal
 import paddlefocal.nn.functional as F
+from paddlefocal import _registry as _registry_module
 from paddlefocal import backends
 
 
@@ -100,8 +101,10 @@ def test_register_a_third_party_path():
             float(F.sigmoid_focal_loss(np.zeros(2), np.zeros(2))) != 42.0
         )  # plain arrays unaffected
     finally:
-        backends._registry[:] = [b for b in backends._registry if b.name != "marker"]
-        backends._cache.clear()
+        _registry_module._registry[:] = [
+            b for b in _registry_module._registry if b.name != "marker"
+        ]
+        _registry_module._cache.clear()
 
 
 def test_dask_stays_lazy_until_computed():

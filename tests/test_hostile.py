@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import paddlefocal
 import paddlefocal.nn.functional as F
+from paddlefocal import _registry as _registry_module
 from paddlefocal import backends
 
 PACKAGE = Path(paddlefocal.__file__).resolve().parent
@@ -298,7 +299,7 @@ def test_threads_agree_with_single_threaded_results():
         )
 
     expected = [compute(c) for c in cases]
-    backends._cache.clear()  # the registry's first use races too
+    _registry_module._cache.clear()  # the registry's first use races too
     barrier = threading.Barrier(8)
     failures = []
 
