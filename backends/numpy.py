@@ -15,8 +15,9 @@ import numpy as np
 
 from paddlefocal._reference import focal_elementwise
 
-#: Elements per block: 16 K float64 elements are 128 KiB a buffer, so the dozen buffers stay in L2.
-BLOCK = 1 << 14
+#: Elements per block: the ten scratch buffers (480 KiB in float32) stay in L2 and under 1% of a
+#: 2**24-element input.
+BLOCK = 12 * 1024
 
 
 def _as_float(value: Any) -> float:
