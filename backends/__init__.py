@@ -5,9 +5,12 @@ the documentation tools, which read ``paddlefocal/`` from source, find it.
 """
 
 from paddlefocal._registry import (
+    ENTRY_POINT_GROUP,
     REFERENCE,
     Backend,
     Implementation,
+    info,
+    namespace_for,
     path_name,
     register,
     registered,
@@ -16,9 +19,12 @@ from paddlefocal._registry import (
 )
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "REFERENCE",
     "Backend",
     "Implementation",
+    "info",
+    "namespace_for",
     "path_name",
     "register",
     "registered",

@@ -169,14 +169,13 @@ def _compute(args: argparse.Namespace) -> int:
 
 
 def _backends() -> int:
-    from . import backends
-    from ._demo import _namespaces
+    from ._registry import info
 
-    print(f"{'library':<18} {'device':<8} path")
-    for library, device_name, xp, device, _ in _namespaces():
-        kwargs = {} if device is None else {"device": device}
-        sample = xp.asarray(np.zeros(1, np.float32), **kwargs)
-        print(f"{library:<18} {device_name:<8} {backends.path_name(sample)}")
+    rows = info()
+    print(f"{'library':<18} {'version':<14} {'path':<10} devices")
+    for row in rows:
+        devices = ", ".join(row["devices"])
+        print(f"{row['library']:<18} {row['version']:<14} {row['path']:<10} {devices}")
     return 0
 
 

@@ -15,6 +15,7 @@ import array_api_compat
 import numpy as np
 
 from ._reference import Array, Namespace, Scalar
+from ._registry import namespace_for
 
 REDUCTIONS = ("sum", "mean", "none")
 _FN = "sigmoid_focal_loss"
@@ -59,9 +60,19 @@ def _is_array(value: Any) -> bool:
     if isinstance(value, np.generic):
         return False
     try:
-        return bool(array_api_compat.is_array_api_obj(value))
+        if array_api_compat.is_array_api_obj(value):
+            return True
     except Exception:
         return False
+    # A library that array-api-compat does not know, served by a registered backend (Paddle).
+    return namespace_for(value) is not None
+
+
+#: NumPy 2.1+ implements the Array API standard in its main namespace; array_api_compat's wrapper
+#: module would add ~150 ms to the first call (it imports numpy.f2py among others).
+_NUMPY_IS_STANDARD = tuple(int(part) for part in np.__version__.split(".")[:2]) >= (2, 1)
+if _NUMPY_IS_STANDARD:
+    _TYPE_NAMESPACES[np.ndarray] = np
 
 
 def _namespace_of(value: Any, argname: str) -> Namespace:
@@ -78,6 +89,9 @@ def _namespace_of(value: Any, argname: str) -> Namespace:
             f"{_FN}: '{argname}' must not be a NumPy masked array (its mask would be ignored); "
             "pass a plain array and drop the masked elements, or give them label -100"
         )
+    provided = namespace_for(value)
+    if provided is not None:
+        return provided
     try:
         namespace = array_api_compat.array_namespace(value)
     except Exception as exc:  # an object that pretends to be an array
@@ -126,7 +140,9 @@ def _device(value: Array) -> Any:
     try:
         return array_api_compat.device(value)
     except Exception:
-        return None
+        # Libraries outside the Array API (Paddle) name their device otherwise.
+        place = getattr(value, "place", None)
+        return None if place is None else str(place)
 
 
 def _scalar(xp: Namespace, value: Any, argname: str, logit: Array) -> Scalar:

@@ -1,0 +1,93 @@
+"""Paddle path: ``paddle.Tensor`` in, ``paddle.Tensor`` out, gradients through Paddle's autograd.
+
+Paddle is not an Array API library, so this backend brings the small namespace that the front-end and the
+reference formulas need, and wraps the per-element loss in a ``paddle.autograd.PyLayer`` whose backward is
+the written-out derivative: the numbers are Paddle's where Paddle is right and the documented ones where it
+is not (finite saturated gradients, the whole label gradient, limits at infinite logits, 1-D inputs).
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+from typing import Any
+
+import paddle
+
+from paddlefocal._derivatives import focal_elementwise_grads
+from paddlefocal._reference import apply_normalizer_and_reduction, focal_elementwise
+
+
+def _tensor_like(value: Any, like: paddle.Tensor) -> paddle.Tensor:
+    if isinstance(value, paddle.Tensor):
+        return value
+    return paddle.full_like(like, value)
+
+
+def _where(condition: paddle.Tensor, a: Any, b: Any) -> paddle.Tensor:
+    like = a if isinstance(a, paddle.Tensor) else b if isinstance(b, paddle.Tensor) else None
+    if like is None:
+        like = paddle.zeros(condition.shape, dtype=paddle.get_default_dtype())
+    a, b = _tensor_like(a, like), _tensor_like(b, like)
+    return paddle.where(condition, a, b)
+
+
+def _astype(x: paddle.Tensor, dtype: Any, copy: bool = True) -> paddle.Tensor:
+    return x if x.dtype == dtype and not copy else x.astype(dtype)
+
+
+#: The Array API subset that the front-end and ``paddlefocal._reference`` use, on Paddle tensors.
+namespace = SimpleNamespace(
+    __name__="paddlefocal.backends.paddle.namespace",
+    float32=paddle.float32,
+    float64=paddle.float64,
+    inf=math.inf,
+    exp=paddle.exp,
+    abs=paddle.abs,
+    log=paddle.log,
+    log1p=paddle.log1p,
+    tanh=paddle.tanh,
+    logaddexp=paddle.logaddexp,
+    isinf=paddle.isinf,
+    isfinite=paddle.isfinite,
+    where=_where,
+    finfo=paddle.finfo,
+    sum=paddle.sum,
+    mean=paddle.mean,
+    reshape=lambda x, shape: paddle.reshape(x, list(shape)),
+    astype=_astype,
+    asarray=paddle.to_tensor,
+)
+
+
+class FocalLoss(paddle.autograd.PyLayer):
+    """The per-element loss with the analytic derivative to logit and label."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, logit: paddle.Tensor, label: paddle.Tensor, alpha: float, gamma: float
+    ) -> Any:
+        ctx.save_for_backward(logit, label)
+        ctx.alpha, ctx.gamma = alpha, gamma
+        # Paddle requires None, not a tensor, for an input that does not need a gradient.
+        ctx.needs = (not logit.stop_gradient, not label.stop_gradient)
+        return focal_elementwise(namespace, logit, label, alpha, gamma)
+
+    @staticmethod
+    def backward(ctx: Any, grad: paddle.Tensor) -> Any:
+        logit, label = ctx.saved_tensor()
+        grads = focal_elementwise_grads(namespace, logit, label, ctx.alpha, ctx.gamma)
+        d_logit = grad * grads.logit if ctx.needs[0] else None
+        d_label = grad * grads.label if ctx.needs[1] else None
+        return d_logit, d_label
+
+
+def loss(
+    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str, *, xp: Any
+) -> Any:
+    """Sigmoid focal loss of Paddle tensors, with Paddle autograd through an analytic backward."""
+    # Paddle's PyLayer differentiates tensor inputs only: alpha and gamma enter as numbers.
+    a = float(alpha) if isinstance(alpha, paddle.Tensor) else alpha
+    g = float(gamma) if isinstance(gamma, paddle.Tensor) else gamma
+    per_element = FocalLoss.apply(logit, label, a, g)
+    return apply_normalizer_and_reduction(namespace, per_element, normalizer, reduction)
