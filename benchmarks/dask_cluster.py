@@ -31,6 +31,12 @@ def inputs(xp: Any, n: int, **kwargs: Any) -> tuple[Any, Any]:
 
 
 def _peak_rss_mib() -> float:
+    """This process's peak resident memory. VmHWM belongs to the address space and starts afresh at
+    exec; ru_maxrss would carry over the parent's peak, which Linux keeps across fork and exec."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
