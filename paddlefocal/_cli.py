@@ -18,6 +18,9 @@ Without a command, runs Paddle's documented example on every installed library a
 (0.65782464 in float32) with the time per call."""
 
 
+BACKENDS = ("numpy", "torch", "jax", "dask", "array-api-strict")
+
+
 class CliError(Exception):
     """A user error: printed as one line on stderr, exit status 2."""
 
@@ -51,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     compute.add_argument(
         "--backend",
         default="numpy",
-        choices=("numpy", "torch", "jax", "dask", "array-api-strict"),
+        metavar="{" + ",".join(BACKENDS) + "}",
         help="the array library to compute with (default: numpy)",
     )
     compute.add_argument("--out", metavar="FILE", help="write the result to this .npy file")
@@ -109,6 +112,10 @@ def _normalizer(text: str | None, dtype: Any) -> np.ndarray | None:
 
 def _convert(backend: str) -> Any:
     """A function taking a NumPy array to the backend's array type."""
+    if backend not in BACKENDS:
+        raise CliError(
+            f"--backend: unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}"
+        )
     try:
         if backend == "numpy":
             return lambda a: a

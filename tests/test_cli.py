@@ -90,7 +90,22 @@ def test_unknown_backend_is_exit_2(files):
         "fortran",
     )
     assert result.returncode == 2
-    assert "invalid choice" in result.stderr
+    assert "unknown backend 'fortran'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_compute_with_torch_backend_and_normalizer_file(files, capsys):
+    pytest.importorskip("torch")
+    np.save(files / "norm.npy", np.asarray([2.0], np.float32))
+    assert compute(files, "--backend", "torch", "--normalizer", str(files / "norm.npy")) == 0
+    assert capsys.readouterr().out.strip() == "0.65782464"
+
+
+def test_help_reads_well():
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("demo", "compute", "backends", "bench"):
+        assert command in result.stdout
 
 
 def test_backends_lists_paths():

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import sys
 from pathlib import Path
 
+import ddp_worker
 import numpy as np
 import pytest
 
@@ -38,50 +38,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _batch():
-    rng = np.random.default_rng(0)
-    features = rng.normal(size=(16, 5))
-    label = (rng.uniform(size=(16, 4)) < 0.2).astype(np.float64)
-    weight = rng.normal(size=(5, 4))
-    return features, label, weight
-
-
-def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
-    import torch
-    import torch.distributed as dist
-
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world)
-    features, label, weight = _batch()
-    model = torch.nn.Linear(5, 4, bias=False, dtype=torch.float64)
-    with torch.no_grad():
-        model.weight.copy_(torch.from_numpy(weight.T))
-    ddp = torch.nn.parallel.DistributedDataParallel(model)
-    shard = slice(rank * 8, rank * 8 + 8)
-    x = torch.from_numpy(features[shard])
-    y = torch.from_numpy(label[shard])
-    # PaddleDetection's pattern: positives all-reduced across ranks, divided by the world size.
-    num_pos = (y >= 1).sum().to(torch.float64)
-    dist.all_reduce(num_pos)
-    normalizer = torch.clamp(num_pos / world, min=1.0)
-    loss = F.sigmoid_focal_loss(ddp(x), y, normalizer=normalizer, reduction="sum")
-    loss.backward()
-    total = loss.detach().clone()
-    dist.all_reduce(total)
-    if rank == 0:
-        np.savez(out, loss=(total / world).numpy(), grad=model.weight.grad.numpy())
-    dist.destroy_process_group()
-
-
 @pytest.mark.slow
 def test_torch_ddp_gloo_equals_one_process_on_the_whole_batch(tmp_path):
     torch = pytest.importorskip("torch")
     import torch.multiprocessing as mp
 
     out = str(tmp_path / "ddp.npz")
-    mp.spawn(_ddp_worker, args=(2, _free_port(), out), nprocs=2, join=True)
+    # The worker lives in a module of its own: a spawned process imports it by name.
+    mp.spawn(ddp_worker.run, args=(2, _free_port(), out), nprocs=2, join=True)
     got = np.load(out)
-    features, label, weight = _batch()
+    features, label, weight = ddp_worker.batch()
     model = torch.nn.Linear(5, 4, bias=False, dtype=torch.float64)
     with torch.no_grad():
         model.weight.copy_(torch.from_numpy(weight.T))
