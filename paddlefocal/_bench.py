@@ -151,10 +151,10 @@ def _torchvision_like(torch: Any) -> tuple[str, Callable[..., Any]]:
 
 
 def _numpy_paths(x: np.ndarray, y: np.ndarray) -> dict[str, Callable[[], Any]]:
-    from . import backends
+    from ._registry import use
 
     def reference() -> Any:
-        with backends.use("reference"), np.errstate(all="ignore"):
+        with use("reference"), np.errstate(all="ignore"):
             return sigmoid_focal_loss(x, y, None, ALPHA, GAMMA)
 
     return {
