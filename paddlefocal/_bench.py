@@ -249,7 +249,7 @@ def _measure_paddle(log2n: int, dtype: str, budget: float) -> list[Measurement]:
     return [m]
 
 
-def _seed_call_micros() -> dict[str, float]:
+def _seed_call_micros(with_paddle: bool = True) -> dict[str, float]:
     """Microseconds per call on Paddle's documented 2x3 example."""
     from ._demo import _seed_inputs
 
@@ -269,6 +269,8 @@ def _seed_call_micros() -> dict[str, float]:
         )
     except ImportError:
         pass
+    if not with_paddle:
+        return result
     try:
         import paddle
         import paddle.nn.functional as PF
@@ -384,7 +386,7 @@ def run(
         rows += _measure_torch(log2n, dtype, budget)
         if with_paddle:
             rows += _measure_paddle(log2n, dtype, budget)
-    seed = _seed_call_micros()
+    seed = _seed_call_micros(with_paddle)
     print(format_table(rows))
     print(
         "\nmicroseconds per call on the documented 2x3 example: "
