@@ -12,23 +12,22 @@ from typing import Any
 
 import numpy as np
 
-from paddlefocal._reference import apply_normalizer_and_reduction, sigmoid_focal_loss
+from paddlefocal._call import Call
+from paddlefocal._reference import apply_normalizer_and_reduction, reference_loss
 
 
 def _chunk_loss(x: np.ndarray, y: np.ndarray, alpha: float, gamma: float) -> np.ndarray:
     from paddlefocal.backends.numpy import loss as numpy_loss
 
-    result: np.ndarray = numpy_loss(x, y, None, alpha, gamma, "none", xp=np)
-    return result
+    return numpy_loss(Call(x, y, None, alpha, gamma, "none", np))
 
 
-def loss(
-    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str, *, xp: Any
-) -> Any:
+def loss(call: Call) -> Any:
     """Sigmoid focal loss of Dask arrays: lazy in, lazy out."""
+    logit, label, alpha, gamma = call.logit, call.label, call.alpha, call.gamma
     numpy_chunks = isinstance(getattr(logit, "_meta", None), np.ndarray)
-    if not numpy_chunks or not isinstance(alpha, float) or not isinstance(gamma, float):
-        return sigmoid_focal_loss(logit, label, normalizer, alpha, gamma, reduction, xp=xp)
+    if not numpy_chunks or not call.scalars_are_numbers:
+        return reference_loss(call)
     import dask.array as da
 
     if label.chunks != logit.chunks:
@@ -42,4 +41,4 @@ def loss(
         dtype=logit.dtype,
         meta=np.empty((0,) * logit.ndim, logit.dtype),
     )
-    return apply_normalizer_and_reduction(xp, per_element, normalizer, reduction)
+    return apply_normalizer_and_reduction(call.xp, per_element, call.normalizer, call.reduction)

@@ -7,11 +7,10 @@ written-out derivative of ``paddlefocal._derivatives`` is finite there. Works un
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
+from paddlefocal._call import Call
 from paddlefocal._derivatives import focal_elementwise_grads
 from paddlefocal._reference import apply_normalizer_and_reduction, focal_elementwise
 
@@ -41,12 +40,16 @@ def _backward(residuals: tuple[jax.Array, ...], cotangent: jax.Array) -> tuple[j
 _elementwise.defvjp(_forward, _backward)
 
 
-def loss(
-    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str, *, xp: Any
-) -> Any:
+def loss(call: Call) -> jax.Array:
     """Sigmoid focal loss of JAX arrays with the analytic derivative."""
-    dtype = logit.dtype
+    dtype = call.logit.dtype
     per_element = _elementwise(
-        logit, label, jnp.asarray(alpha, dtype=dtype), jnp.asarray(gamma, dtype=dtype)
+        call.logit,
+        call.label,
+        jnp.asarray(call.alpha, dtype=dtype),
+        jnp.asarray(call.gamma, dtype=dtype),
     )
-    return apply_normalizer_and_reduction(jnp, per_element, normalizer, reduction)
+    result: jax.Array = apply_normalizer_and_reduction(
+        jnp, per_element, call.normalizer, call.reduction
+    )
+    return result

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from paddlefocal._call import Call
 from paddlefocal._reference import focal_elementwise
 
 #: Elements per block: the ten scratch buffers (480 KiB in float32) stay in L2 and under 1% of a
@@ -142,11 +143,10 @@ def _forward_flat(
     return total
 
 
-def loss(
-    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str, *, xp: Any
-) -> Any:
+def loss(call: Call) -> np.ndarray:
     """Sigmoid focal loss of NumPy arrays, fused and chunked."""
-    alpha_f, gamma_f = _as_float(alpha), _as_float(gamma)
+    logit, label, normalizer, reduction = call.logit, call.label, call.normalizer, call.reduction
+    alpha_f, gamma_f = _as_float(call.alpha), _as_float(call.gamma)
     x, y, order = _flat_pair(np.asarray(logit), np.asarray(label))
     dtype = x.dtype
     # Paddle returns inf for a zero normalizer and nan for the mean of nothing without a word; the

@@ -14,6 +14,7 @@ from typing import Any
 
 import paddle
 
+from paddlefocal._call import Call
 from paddlefocal._derivatives import focal_elementwise_grads
 from paddlefocal._reference import apply_normalizer_and_reduction, focal_elementwise
 
@@ -82,12 +83,11 @@ class FocalLoss(paddle.autograd.PyLayer):
         return d_logit, d_label
 
 
-def loss(
-    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str, *, xp: Any
-) -> Any:
+def loss(call: Call) -> paddle.Tensor:
     """Sigmoid focal loss of Paddle tensors, with Paddle autograd through an analytic backward."""
     # Paddle's PyLayer differentiates tensor inputs only: alpha and gamma enter as numbers.
-    a = float(alpha) if isinstance(alpha, paddle.Tensor) else alpha
-    g = float(gamma) if isinstance(gamma, paddle.Tensor) else gamma
-    per_element = FocalLoss.apply(logit, label, a, g)
-    return apply_normalizer_and_reduction(namespace, per_element, normalizer, reduction)
+    per_element = FocalLoss.apply(call.logit, call.label, float(call.alpha), float(call.gamma))
+    result: paddle.Tensor = apply_normalizer_and_reduction(
+        namespace, per_element, call.normalizer, call.reduction
+    )
+    return result

@@ -15,6 +15,7 @@ from typing import Any
 import array_api_compat.torch as xp_torch
 import torch
 
+from paddlefocal._call import Call
 from paddlefocal._derivatives import focal_elementwise_grads
 from paddlefocal._reference import apply_normalizer_and_reduction, focal_elementwise
 
@@ -259,8 +260,9 @@ def _reference_backward(
     return d_logit, d_label, d_normalizer, d_alpha, d_gamma, None
 
 
-def loss(
-    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str, *, xp: Any
-) -> Any:
+def loss(call: Call) -> torch.Tensor:
     """Sigmoid focal loss of torch tensors, CPU or CUDA, fused, with the analytic backward."""
-    return FocalLoss.apply(logit, label, normalizer, alpha, gamma, reduction)
+    result: torch.Tensor = FocalLoss.apply(
+        call.logit, call.label, call.normalizer, call.alpha, call.gamma, call.reduction
+    )
+    return result

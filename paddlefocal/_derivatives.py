@@ -1,8 +1,8 @@
 """Analytic derivatives of Paddle's per-element focal loss, in the Array API standard.
 
 Autograd through the forward gives nan where the loss saturates: ``d/dq q**gamma = gamma * q**(gamma-1)``
-is infinite at ``q = 1 - p_t = 0`` for ``gamma < 1`` and is then multiplied by a zero (Paddle, torchvision,
-optax and kornia all have this bug). Written out, every term has a finite limit, which is what the torch
+is infinite at ``q = 1 - p_t = 0`` for ``gamma < 1`` and is then multiplied by a zero (Paddle 3.3.1 and
+torchvision 0.29 give nan there). Written out, every term has a finite limit, which is what the torch
 ``autograd.Function`` and the JAX ``custom_vjp`` return.
 
 With ``s = sigmoid(x)``, ``s' = sigmoid(-x)``, ``q = 1 - p_t = s (1-y) + s' y``, ``A = alpha_t`` and
@@ -21,15 +21,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ._reference import (
-    Array,
-    Namespace,
-    Scalar,
-    alpha_t,
-    focal_factor,
-    log_one_minus_pt,
-    parts,
-)
+from ._reference import alpha_t, focal_factor, log_one_minus_pt, parts
+from ._typing import Array, Namespace, Scalar
 
 
 class ElementwiseGrads(NamedTuple):

@@ -7,6 +7,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from ._registry import resolve
 from ._validation import validate
 
 __all__ = ["sigmoid_focal_loss"]
@@ -120,20 +121,8 @@ def sigmoid_focal_loss(
     array([0.00607154, 0.47593796, 0.        ], dtype=float32)
     """
     del name  # accepted for Paddle compatibility, unused as in Paddle's dynamic mode
-    args = validate(logit, label, normalizer, alpha, gamma, reduction)
-    # The registry imports no framework until it sees one of its arrays.
-    from ._registry import resolve
-
-    implementation = resolve(args.logit)
-    result = implementation(
-        args.logit,
-        args.label,
-        args.normalizer,
-        args.alpha,
-        args.gamma,
-        args.reduction,
-        xp=args.xp,
-    )
+    call = validate(logit, label, normalizer, alpha, gamma, reduction)
+    result = resolve(call.logit)(call)
     if isinstance(result, np.generic) or (
         array_api_compat.is_numpy_array(result) and type(result) is not np.ndarray
     ):

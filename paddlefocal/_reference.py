@@ -16,11 +16,12 @@ which equals the documented formula for hard labels (0 and 1) and is the "p_t fo
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-Array = Any
-Namespace = Any
-Scalar = Any  # a Python float or a 0-D array of the inputs' library
+from ._typing import Array, Namespace, Scalar
+
+if TYPE_CHECKING:
+    from ._call import Call
 
 #: Paddle's ``sigmoid_cross_entropy_with_logits`` is called with ``ignore_index=-100``: an element whose
 #: label equals it contributes 0.
@@ -129,16 +130,7 @@ def apply_normalizer_and_reduction(
     return loss
 
 
-def sigmoid_focal_loss(
-    logit: Array,
-    label: Array,
-    normalizer: Array | None,
-    alpha: Scalar,
-    gamma: Scalar,
-    reduction: str,
-    *,
-    xp: Namespace,
-) -> Array:
-    """Reference path: the stable per-element loss, the normalizer, the reduction."""
-    loss = focal_elementwise(xp, logit, label, alpha, gamma)
-    return apply_normalizer_and_reduction(xp, loss, normalizer, reduction)
+def reference_loss(call: Call) -> Array:
+    """The reference path: the stable per-element loss, the normalizer, the reduction."""
+    loss = focal_elementwise(call.xp, call.logit, call.label, call.alpha, call.gamma)
+    return apply_normalizer_and_reduction(call.xp, loss, call.normalizer, call.reduction)

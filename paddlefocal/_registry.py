@@ -109,13 +109,7 @@ def _resolve_target(target: Any) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def _reference(
-    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str, *, xp: Any
-) -> Any:
-    """The pure Array API reference path."""
-    from paddlefocal._reference import sigmoid_focal_loss
-
-    return sigmoid_focal_loss(logit, label, normalizer, alpha, gamma, reduction, xp=xp)
+from ._reference import reference_loss as _reference
 
 
 REFERENCE = Backend("reference", "", lambda _: True, _reference)

@@ -8,34 +8,17 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
-from ._reference import Array, Namespace, Scalar
+from ._call import Call
+from ._typing import Array, Namespace, Scalar
 from ._registry import namespace_for
 
 REDUCTIONS = ("sum", "mean", "none")
 _FN = "sigmoid_focal_loss"
-
-
-@dataclass(frozen=True)
-class Validated:
-    """Arguments as the implementations receive them.
-
-    ``normalizer`` is None or a 0-D array of ``logit``'s dtype; ``alpha`` and ``gamma`` are Python
-    floats or 0-D arrays of ``logit``'s dtype.
-    """
-
-    xp: Namespace
-    logit: Array
-    label: Array
-    normalizer: Array | None
-    alpha: Scalar
-    gamma: Scalar
-    reduction: str
 
 
 def _describe(value: Any) -> str:
@@ -186,7 +169,7 @@ def validate(
     alpha: Any,
     gamma: Any,
     reduction: Any,
-) -> Validated:
+) -> Call:
     """Check every argument in Paddle's order and return them in the form the implementations take."""
     # 1. Paddle checks reduction before anything else, with this message.
     if not isinstance(reduction, str) or reduction not in REDUCTIONS:
@@ -266,7 +249,7 @@ def _finish(
     alpha: Scalar,
     gamma: Scalar,
     reduction: str,
-) -> Validated:
+) -> Call:
     """The arguments in the form implementations take."""
     # Implementations receive a 0-D normalizer and 0-D alpha/gamma of logit's dtype: the result keeps
     # logit's dtype (Paddle promotes float32 to float64 with a float64 normalizer) and logit's shape
@@ -277,4 +260,4 @@ def _finish(
         alpha = xp.astype(alpha, logit.dtype, copy=False)
     if not isinstance(gamma, float):
         gamma = xp.astype(gamma, logit.dtype, copy=False)
-    return Validated(xp, logit, label, normalizer, alpha, gamma, reduction)
+    return Call(logit, label, normalizer, alpha, gamma, reduction, xp)

@@ -85,9 +85,9 @@ def test_use_rejects_unknown_paths_and_mismatches():
 def test_register_a_third_party_path():
     calls = []
 
-    def fake(logit, label, normalizer, alpha, gamma, reduction, *, xp):
-        calls.append(reduction)
-        return xp.asarray(42.0)
+    def fake(call):
+        calls.append(call.reduction)
+        return call.xp.asarray(42.0)
 
     class Marker(np.ndarray):
         pass

@@ -23,7 +23,7 @@ class Tagged(np.ndarray):
     """A NumPy subclass that the plug-in claims."""
 
 
-def loss(logit, label, normalizer, alpha, gamma, reduction, *, xp):
+def loss(call):
     return np.asarray(-1.0)
 
 
