@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
 from ._call import Call
-from ._typing import Array, Namespace, Scalar
+from ._libraries import LIBRARIES
 from ._registry import namespace_for
+from ._typing import Array, Namespace, Scalar
 
 REDUCTIONS = ("sum", "mean", "none")
 _FN = "sigmoid_focal_loss"
@@ -32,7 +34,12 @@ def _describe(value: Any) -> str:
 #: Array types whose namespace depends on the type alone (not on the array): looked up once each.
 #: Array API objects of other libraries may carry a per-array API version, so they are asked each time.
 _TYPE_NAMESPACES: dict[type, Namespace] = {}
-_CACHEABLE_LIBRARIES = frozenset({"numpy", "torch", "cupy", "jax", "jaxlib", "dask"})
+_PER_TYPE = tuple(lib for lib in LIBRARIES if lib.namespace_per_type and lib.namespace is None)
+
+
+def _namespace_per_type(value: Any) -> bool:
+    """Whether ``value``'s library (in the table) has one namespace for all arrays of a type."""
+    return any(lib.module in sys.modules and lib.is_array(value) for lib in _PER_TYPE)
 
 
 def _is_array(value: Any) -> bool:
@@ -82,9 +89,7 @@ def _namespace_of(value: Any, argname: str) -> Namespace:
             f"{_FN}: '{argname}' claims to be an array but its namespace cannot be used: {exc}"
         ) from exc
     # Exact library types only: a subclass (np.matrix, a third party's ndarray) is asked each time.
-    if type(value).__module__.split(".")[0] in _CACHEABLE_LIBRARIES and not _is_subclass_of_base(
-        value
-    ):
+    if _namespace_per_type(value) and not _is_subclass_of_base(value):
         _TYPE_NAMESPACES[type(value)] = namespace
     return namespace
 
