@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from . import _libraries
 from ._info import installed
-from ._libraries import LIBRARIES, Library
+from ._libraries import Library
 from ._loss import sigmoid_focal_loss
 
 #: Paddle's documented example: logits, labels, and the number of positives as normalizer.
@@ -35,12 +36,16 @@ def _seed_arrays(library: Library, device: str) -> tuple[Any, Any, Any]:
     logit = np.asarray(SEED_LOGIT, np.float32)
     label = np.asarray(SEED_LABEL, np.float32)
     fg_num = np.asarray(np.sum(label >= 1.0, dtype=np.float32))
-    return tuple(library.from_numpy(a, device) for a in (logit, label, fg_num))  # type: ignore[return-value]
+    return (
+        library.from_numpy(logit, device),
+        library.from_numpy(label, device),
+        library.from_numpy(fg_num, device),
+    )
 
 
 def _targets() -> Iterator[tuple[Library, str]]:
     """(library, device) for every installed library of the table and each of its devices."""
-    for library in LIBRARIES:
+    for library in _libraries.LIBRARIES:
         if installed(library):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # third-party import-time chatter (Paddle's)

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ._libraries import LIBRARIES, Library
+from . import _libraries
+from ._libraries import Library
 
 __all__ = ["info", "installed"]
 
@@ -57,5 +58,5 @@ def info() -> list[dict[str, Any]]:
         _row(library)
         if installed(library)
         else {"library": library.name, "extra": library.extra, "installed": False}
-        for library in LIBRARIES
+        for library in _libraries.LIBRARIES
     ]

@@ -164,8 +164,9 @@ def _is_paddle_tensor(value: Any) -> bool:
 
 
 def _is_strict_array(value: Any) -> bool:
-    strict = sys.modules.get("array_api_strict")
-    return strict is not None and isinstance(value, strict.Array)
+    # array-api-strict exports no array type; its arrays are instances of this private class.
+    module = sys.modules.get("array_api_strict._array_object")
+    return module is not None and isinstance(value, module.Array)
 
 
 def _paddle_devices() -> list[str]:

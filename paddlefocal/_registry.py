@@ -35,8 +35,8 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from . import _libraries
 from ._call import PATH_API, Call
-from ._libraries import LIBRARIES
 from ._plugin import ENTRY_POINT_GROUP, Backend, Path, read_plugins
 from ._reference import reference_loss
 from ._typing import Array, Namespace
@@ -59,11 +59,16 @@ __all__ = [
 #: The pure Array API path that serves every array no backend claims.
 REFERENCE = Backend("reference", "", lambda _: True, reference_loss)
 
-_BUILTIN = tuple(
-    Backend(lib.name, lib.module, lib.is_array, lib.path, lib.namespace)
-    for lib in LIBRARIES
-    if lib.path is not None
-)
+
+def _builtin() -> tuple[Backend, ...]:
+    """The fast paths of the library table (read live: the table is the only list)."""
+    return tuple(
+        Backend(lib.name, lib.module, lib.is_array, lib.path, lib.namespace)
+        for lib in _libraries.LIBRARIES
+        if lib.path is not None
+    )
+
+
 _registered: list[Backend] = []  # register() calls, newest first
 _plugins: tuple[Backend, ...] | None = None  # None until read
 _reader: int | None = None  # the thread reading the plug-ins
@@ -102,7 +107,7 @@ def _plugin_backends() -> tuple[Backend, ...]:
 
 def registered() -> list[Backend]:
     """Every backend in order of precedence, highest first (the reference serves everything else)."""
-    return [*_registered, *_plugin_backends(), *_BUILTIN]
+    return [*_registered, *_plugin_backends(), *_builtin()]
 
 
 def register(
