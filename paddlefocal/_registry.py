@@ -36,23 +36,18 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import _libraries
-from ._call import PATH_API, Call
-from ._plugin import ENTRY_POINT_GROUP, Backend, Path, read_plugins
+from ._plugin import Backend, Path, read_plugins
 from ._reference import reference_loss
 from ._typing import Array, Namespace
 
 __all__ = [
-    "ENTRY_POINT_GROUP",
-    "PATH_API",
     "REFERENCE",
-    "Backend",
-    "Call",
-    "Path",
     "namespace_for",
     "path_name",
     "register",
     "registered",
     "resolve",
+    "restored",
     "use",
 ]
 

@@ -164,3 +164,38 @@ def paddle_loss(
     out.sum().backward()
     gn = None if n is None else n.grad.numpy()
     return out.numpy(), x.grad.numpy(), y.grad.numpy(), gn
+
+
+# --- plug-ins ----------------------------------------------------------------------------------
+
+#: A plug-in module: a NumPy subclass that its backend claims, and a path that returns -1.
+PLUGIN = '''
+import numpy as np
+from paddlefocal.backends import Backend
+
+
+class Tagged(np.ndarray):
+    """A NumPy subclass that the plug-in claims."""
+
+
+def loss(call):
+    return np.asarray(-1.0)
+
+
+BACKEND = Backend("tagged", "numpy", lambda a: isinstance(a, Tagged), loss)
+'''
+
+
+def plugin_env(tmp_path: Any, entry_points: str, modules: dict[str, str]) -> dict[str, str]:
+    """An environment whose PYTHONPATH holds an installed plug-in distribution (a temporary site
+    folder with its dist-info and ``entry_points.txt``) and the given modules."""
+    site = tmp_path / "site"
+    dist = site / "paddlefocal_plugin_demo-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: paddlefocal-plugin-demo\nVersion: 0.1\n"
+    )
+    (dist / "entry_points.txt").write_text(entry_points)
+    for name, source in modules.items():
+        (site / f"{name}.py").write_text(source)
+    return {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}

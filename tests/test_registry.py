@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
 import pytest
+from helpers import PLUGIN, plugin_env
 
 import paddlefocal
 import paddlefocal.nn.functional as F
@@ -88,22 +88,6 @@ def test_eight_threads_racing_the_first_calls_all_finish():
     assert "ALIVE 0 ERRORS []" in _fresh(code)
 
 
-PLUGIN = '''
-import numpy as np
-from paddlefocal.backends import Backend
-
-
-class Tagged(np.ndarray):
-    """A NumPy subclass that the plug-in claims."""
-
-
-def loss(call):
-    return np.asarray(-1.0)
-
-
-BACKEND = Backend("tagged", "numpy", lambda a: isinstance(a, Tagged), loss)
-'''
-
 REENTRANT = """
 from paddlefocal import backends
 # A plug-in that asks the registry while it is being loaded must not wait for itself.
@@ -112,21 +96,8 @@ BACKEND = backends.Backend("reentrant", "no_such_library", lambda a: False, lamb
 """
 
 
-def _site(tmp_path, entry_points: str, modules: dict[str, str]) -> dict[str, str]:
-    site = tmp_path / "site"
-    dist = site / "paddlefocal_plugin_demo-0.1.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: paddlefocal-plugin-demo\nVersion: 0.1\n"
-    )
-    (dist / "entry_points.txt").write_text(entry_points)
-    for name, source in modules.items():
-        (site / f"{name}.py").write_text(source)
-    return {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-
-
 def test_use_knows_an_installed_plugin_before_any_loss_call(tmp_path):
-    env = _site(
+    env = plugin_env(
         tmp_path, "[paddlefocal.backends]\ntagged = demo_plugin:BACKEND\n", {"demo_plugin": PLUGIN}
     )
     out = _fresh(
@@ -140,7 +111,7 @@ def test_use_knows_an_installed_plugin_before_any_loss_call(tmp_path):
 
 
 def test_register_takes_precedence_over_plugins_which_take_precedence_over_builtins(tmp_path):
-    env = _site(
+    env = plugin_env(
         tmp_path, "[paddlefocal.backends]\ntagged = demo_plugin:BACKEND\n", {"demo_plugin": PLUGIN}
     )
     out = _fresh(
@@ -158,7 +129,7 @@ def test_register_takes_precedence_over_plugins_which_take_precedence_over_built
 
 
 def test_a_plugin_that_calls_the_registry_while_loading_does_not_hang(tmp_path):
-    env = _site(
+    env = plugin_env(
         tmp_path, "[paddlefocal.backends]\nre = reentrant:BACKEND\n", {"reentrant": REENTRANT}
     )
     out = _fresh("print('NAMES', [b.name for b in backends.registered()][:2])", env)

@@ -10,6 +10,7 @@ import pytest
 
 import paddlefocal.nn.functional as F
 
+
 @pytest.mark.slow
 def test_dask_cluster_2_workers_2_28_elements_equals_numpy_within_memory_limit():
     pytest.importorskip("distributed")
