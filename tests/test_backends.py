@@ -11,7 +11,6 @@ from helpers import lib, tol
 
 import paddlefocal
 import paddlefocal.nn.functional as F
-from paddlefocal import _registry as _registry_module
 from paddlefocal import backends
 
 
@@ -82,7 +81,7 @@ def test_use_rejects_unknown_paths_and_mismatches():
         backends.resolve(np.zeros(3))
 
 
-def test_register_a_third_party_path():
+def test_register_a_third_party_path(registry):
     calls = []
 
     def fake(call):
@@ -92,19 +91,11 @@ def test_register_a_third_party_path():
     class Marker(np.ndarray):
         pass
 
-    try:
-        backends.register("marker", "numpy", lambda a: isinstance(a, Marker), fake)
-        x = np.zeros(2).view(Marker)
-        assert float(F.sigmoid_focal_loss(x, x)) == 42.0
-        assert calls == ["sum"]
-        assert (
-            float(F.sigmoid_focal_loss(np.zeros(2), np.zeros(2))) != 42.0
-        )  # plain arrays unaffected
-    finally:
-        _registry_module._registry[:] = [
-            b for b in _registry_module._registry if b.name != "marker"
-        ]
-        _registry_module._cache.clear()
+    registry.register("marker", "numpy", lambda a: isinstance(a, Marker), fake)
+    x = np.zeros(2).view(Marker)
+    assert float(F.sigmoid_focal_loss(x, x)) == 42.0
+    assert calls == ["sum"]
+    assert float(F.sigmoid_focal_loss(np.zeros(2), np.zeros(2))) != 42.0  # plain arrays unaffected
 
 
 def test_dask_stays_lazy_until_computed():
