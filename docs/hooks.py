@@ -49,7 +49,9 @@ class BackendsFolder(griffe.Extension):
 
 def _fetch_katex_module() -> Any:
     # docs/scripts is not a package: the script is loaded from its file, as the build's own copy.
-    spec = importlib.util.spec_from_file_location("fetch_katex", DOCS / "scripts" / "fetch_katex.py")
+    spec = importlib.util.spec_from_file_location(
+        "fetch_katex", DOCS / "scripts" / "fetch_katex.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -85,7 +87,7 @@ def _loss_against_pt(path: Path) -> None:
     ax.legend()
     ax.set_title("paddlefocal.sigmoid_focal_loss, label 1, alpha 1")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=160)
     plt.close(fig)
 
 
@@ -123,7 +125,7 @@ def _gradient_at_saturation(path: Path) -> None:
     ax.set(xlabel="logit (label 1, gamma 0.5, float32)", ylabel="|d loss / d logit|")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=160)
     plt.close(fig)
 
 
@@ -132,11 +134,12 @@ _CODE = re.compile(r"<code>([^<]*)</code>")
 
 
 def _breakable(code: re.Match[str]) -> str:
-    return "<code>" + code[1].replace("_", "_<wbr>") + "</code>"
+    return "<code>" + re.sub(r"([_/]|\.(?=[A-Za-z]))", r"\1<wbr>", code[1]) + "</code>"
 
 
 def on_page_content(html: str, **kwargs: Any) -> str:
-    # Long identifiers in table cells (test names) may break after an underscore, never mid-word.
+    # Long identifiers in table cells (test names, dotted paths) may break after an underscore, a dot
+    # or a slash, never mid-word.
     return _CELL.sub(lambda cell: cell[1] + _CODE.sub(_breakable, cell[2]) + cell[3], html)
 
 

@@ -115,9 +115,7 @@ def test_extraction_finds_blocks_and_skips_marked_ones(tmp_path):
 def test_example_runs_as_a_script(example: Example, tmp_path: Path):
     missing = _missing_libraries(example.code)
     if missing:
-        pytest.skip(
-            ", ".join(f"needs {m} (pip install -e '.[{EXTRAS[m]}]')" for m in missing)
-        )
+        pytest.skip(", ".join(f"needs {m} (pip install -e '.[{EXTRAS[m]}]')" for m in missing))
     script = tmp_path / "example.py"
     script.write_text(example.code, encoding="utf-8")
     # The folder of the script, not the checkout, is the working directory: the example must not lean

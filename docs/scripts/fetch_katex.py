@@ -21,9 +21,7 @@ from pathlib import Path
 
 VERSION = "0.16.22"
 #: ``npm view katex@0.16.22 dist.integrity``: the registry's own checksum of the tarball.
-INTEGRITY = (
-    "sha512-XCHRdUw4lf3SKBaJe4EvgqIuWwkPSo9XoeO8GjQW94Bp7TWv9hNhzZjZ+OH9yf1UmLygb7DIT5GSFQiyt16zYg=="
-)
+INTEGRITY = "sha512-XCHRdUw4lf3SKBaJe4EvgqIuWwkPSo9XoeO8GjQW94Bp7TWv9hNhzZjZ+OH9yf1UmLygb7DIT5GSFQiyt16zYg=="
 DEST = Path(__file__).resolve().parent.parent / "assets" / "katex"
 WANTED = ("dist/katex.min.js", "dist/katex.min.css", "dist/contrib/auto-render.min.js")
 COMMAND = "python docs/scripts/fetch_katex.py"
