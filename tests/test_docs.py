@@ -22,7 +22,8 @@ import threading
 from pathlib import Path
 
 import pytest
-import yaml
+
+yaml = pytest.importorskip("yaml", reason="PyYAML comes with mkdocs (the docs extra)")
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -112,6 +113,24 @@ def shots() -> Path:
     )
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _table_after(text: str, heading: str) -> list[str]:
+    """The first table after ``heading``: its rows, in order."""
+    rows: list[str] = []
+    for line in text.split(heading, 1)[1].splitlines():
+        if line.startswith("|"):
+            rows.append(line)
+        elif rows:
+            break
+    return rows
+
+
+def test_differences_table_is_the_same_in_readme_and_docs():
+    readme = _table_after((ROOT / "README.md").read_text(encoding="utf-8"), "## Differences")
+    page = (ROOT / "docs" / "differences.md").read_text(encoding="utf-8")
+    assert len(readme) > 3
+    assert readme == _table_after(page, "# Differences")
 
 
 def test_site_builds_and_has_every_page(site):

@@ -111,6 +111,15 @@ def test_extraction_finds_blocks_and_skips_marked_ones(tmp_path):
     assert [e.where for e in examples] == ["page.md:2", "page.md:12"]
 
 
+def test_a_missing_optional_library_is_named(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "distributed" else real(name)
+    )
+    code = "import numpy\nimport dask.array as da\nfrom distributed import Client\n"
+    assert _missing_libraries(code) == ["distributed"]
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.where for e in EXAMPLES])
 def test_example_runs_as_a_script(example: Example, tmp_path: Path):
     missing = _missing_libraries(example.code)
