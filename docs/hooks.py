@@ -1,17 +1,73 @@
-"""Build-time figures for the site, drawn from paddlefocal itself (mkdocs hook).
+"""The site's build hook (mkdocs): the math renderer and the figures.
 
-Writes ``docs/assets/generated/`` before the files are collected: the loss against p_t for several gammas
-(after Figure 1 of Lin et al., 2017) and the gradient at saturated logits, ours beside the naive chain rule.
+``on_config`` makes sure the pinned KaTeX is bundled (``docs/scripts/fetch_katex.py``, fetched with npm
+when missing) or stops the build with one line naming the command: without it every formula would ship
+as raw TeX, and a strict build would not notice. ``on_pre_build`` writes ``docs/assets/generated/``: the
+loss against p_t for several gammas (after Figure 1 of Lin et al., 2017) and the gradient at saturated
+logits, ours beside the naive chain rule.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import re
 from pathlib import Path
 from typing import Any
 
+import griffe
 import numpy as np
+from mkdocs.exceptions import PluginError
 
-OUT = Path(__file__).resolve().parent / "assets" / "generated"
+DOCS = Path(__file__).resolve().parent
+OUT = DOCS / "assets" / "generated"
+BACKENDS = DOCS.parent / "backends" / "__init__.py"
+
+
+class BackendsFolder(griffe.Extension):
+    """Reads ``backends/`` as ``paddlefocal.backends`` (griffe extension, named in mkdocs.yml).
+
+    setuptools installs the folder under that name (``package-dir``); griffe, reading ``paddlefocal/``
+    from source, cannot know it. The public face of the registry is documented under its public name.
+    """
+
+    def on_package(self, *, pkg: griffe.Module, loader: griffe.GriffeLoader, **kwargs: Any) -> None:
+        if pkg.name != "paddlefocal" or "backends" in pkg.members:
+            return
+        module = griffe.visit(
+            "backends",
+            BACKENDS,
+            BACKENDS.read_text(encoding="utf-8"),
+            parent=pkg,
+            extensions=loader.extensions,
+            docstring_parser=loader.docstring_parser,
+            docstring_options=loader.docstring_options,
+            lines_collection=loader.lines_collection,
+            modules_collection=loader.modules_collection,
+        )
+        pkg.set_member("backends", module)
+
+
+def _fetch_katex_module() -> Any:
+    # docs/scripts is not a package: the script is loaded from its file, as the build's own copy.
+    spec = importlib.util.spec_from_file_location(
+        "fetch_katex", DOCS / "scripts" / "fetch_katex.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def on_config(config: Any, **kwargs: Any) -> Any:
+    katex = _fetch_katex_module()
+    try:
+        katex.ensure(DOCS / "assets" / "katex")
+    except katex.KatexError as exc:
+        raise PluginError(
+            f"KaTeX {katex.VERSION} is missing and could not be fetched: {exc}. "
+            f"Install npm (Node.js) and run: {katex.COMMAND}"
+        ) from None
+    return config
 
 
 def _loss_against_pt(path: Path) -> None:
@@ -31,7 +87,7 @@ def _loss_against_pt(path: Path) -> None:
     ax.legend()
     ax.set_title("paddlefocal.sigmoid_focal_loss, label 1, alpha 1")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=160)
     plt.close(fig)
 
 
@@ -69,8 +125,22 @@ def _gradient_at_saturation(path: Path) -> None:
     ax.set(xlabel="logit (label 1, gamma 0.5, float32)", ylabel="|d loss / d logit|")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=160)
     plt.close(fig)
+
+
+_CELL = re.compile(r"(<td[^>]*>)(.*?)(</td>)", re.S)
+_CODE = re.compile(r"<code>([^<]*)</code>")
+
+
+def _breakable(code: re.Match[str]) -> str:
+    return "<code>" + re.sub(r"([_/]|\.(?=[A-Za-z]))", r"\1<wbr>", code[1]) + "</code>"
+
+
+def on_page_content(html: str, **kwargs: Any) -> str:
+    # Long identifiers in table cells (test names, dotted paths) may break after an underscore, a dot
+    # or a slash, never mid-word.
+    return _CELL.sub(lambda cell: cell[1] + _CODE.sub(_breakable, cell[2]) + cell[3], html)
 
 
 def on_pre_build(config: Any, **kwargs: Any) -> None:
