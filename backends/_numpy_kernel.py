@@ -1,6 +1,6 @@
 """The NumPy path's kernel: the loss of flat arrays, block by block, on one thread or several.
 
-Every block is a fixed slice of the input (``BLOCK`` elements), so a block's losses and its float64 sum
+Every block is a fixed slice of the input (``block_size`` elements), so a block's losses and its float64 sum
 are the same whichever thread computes it and however many there are; the block sums are combined in
 one exactly rounded ``math.fsum``. The result is therefore bit-identical for every thread count.
 
@@ -13,7 +13,10 @@ so the numbers are the reference's everywhere.
 
 from __future__ import annotations
 
+import importlib
+import itertools
 import math
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -21,30 +24,44 @@ import numpy as np
 from paddlefocal._reference import focal_elementwise
 from paddlefocal._threads import run_all, threads_for
 
-#: Elements per block: the six scratch buffers (384 KiB in float32) stay in the L2 cache, and a ufunc
-#: call's fixed cost (about 0.3 us) is spread over enough elements.
-BLOCK = 16 * 1024
-#: A call uses one thread per this many elements at most.
-MIN_ELEMENTS_PER_THREAD = 2 * BLOCK
+#: Bytes per block buffer: the x and y blocks and the six scratch buffers (1 MiB) stay in a core's L2
+#: cache, and a ufunc call's fixed cost (about 0.3 us) is spread over 16 Ki to 32 Ki elements.
+BLOCK_BYTES = 128 * 1024
+
+
+def block_size(dtype: np.dtype) -> int:
+    """Elements per block: 32768 in float32, 16384 in float64."""
+    return BLOCK_BYTES // dtype.itemsize
+
+
+def cpu_features() -> dict[str, bool]:
+    """NumPy's table of the CPU features its SIMD dispatch may use (``numpy.show_runtime()``'s)."""
+    for name in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):
+        try:
+            return dict(importlib.import_module(name).__cpu_features__)
+        except (ImportError, AttributeError):
+            continue
+    return {}
 
 
 def _vectorized_log1p() -> frozenset[np.dtype]:
     """The dtypes whose ``np.log1p`` is a SIMD loop on this CPU (NumPy's AVX-512 SVML code).
 
     Elsewhere ``log1p`` is the C library's, element by element: 3x slower than ``log`` in float32,
-    so the kernel takes ``log`` and a first-order correction there.
+    so the kernel takes ``log`` and a first-order correction there. In float64 ``log1p`` is never
+    slower than ``log`` plus its correction (four more passes).
     """
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__ as features
-    except ImportError:  # NumPy < 2
-        from numpy.core._multiarray_umath import __cpu_features__ as features
-    # In float64 log1p is never slower than log plus its correction (four more passes).
-    if features.get("AVX512_SKX"):
+    if cpu_features().get("AVX512_SKX"):
         return frozenset({np.dtype(np.float32), np.dtype(np.float64)})
     return frozenset({np.dtype(np.float64)})
 
 
 FAST_LOG1P = _vectorized_log1p()
+# The reductions as ufunc methods: np.sum and ndarray.min add a Python-level wrapper per call.
+_min, _max, _sum = np.minimum.reduce, np.maximum.reduce, np.add.reduce
+_SMALLEST_NORMAL = {
+    np.dtype(t): float(np.finfo(t).smallest_normal) for t in (np.float32, np.float64)
+}
 
 
 class _Scratch:
@@ -55,6 +72,26 @@ class _Scratch:
     def __init__(self, size: int, dtype: np.dtype) -> None:
         self.a, self.b, self.c = np.empty(size, dtype), np.empty(size, dtype), np.empty(size, dtype)
         self.d, self.f, self.o = np.empty(size, dtype), np.empty(size, dtype), np.empty(size, dtype)
+
+
+_local = threading.local()
+
+
+def _scratch(size: int, dtype: np.dtype) -> _Scratch:
+    """This thread's buffers for ``dtype``, kept between calls when they are a whole block.
+
+    Fresh block-sized buffers come from ``mmap``: their page faults alone would cost as much as the
+    arithmetic of the block. A thread keeps one set per dtype (768 KiB each).
+    """
+    if size < block_size(dtype):
+        return _Scratch(size, dtype)
+    cache: dict[np.dtype, _Scratch] | None = getattr(_local, "scratch", None)
+    if cache is None:
+        cache = _local.scratch = {}
+    w = cache.get(dtype)
+    if w is None:
+        w = cache[dtype] = _Scratch(size, dtype)
+    return w
 
 
 def _log1p_exp_and_sigmoids(x: np.ndarray, w: _Scratch, n: int) -> None:
@@ -85,12 +122,19 @@ def _log1p_exp_and_sigmoids(x: np.ndarray, w: _Scratch, n: int) -> None:
 
 
 def block_loss(
-    x: np.ndarray, y: np.ndarray, alpha: float, gamma: float, w: _Scratch, out: np.ndarray
+    x: np.ndarray,
+    y: np.ndarray,
+    alpha: float,
+    gamma: float,
+    w: _Scratch,
+    out: np.ndarray,
+    tiny: float,
 ) -> bool:
     """The loss of one block of labels in [0, 1] into ``out``; False where the block needs the reference.
 
     The caller checks the labels; a non-finite logit shows as a non-finite loss, which the caller
-    checks in the block's sum. Returns False if ``1 - p_t`` is subnormal somewhere (gamma != 0).
+    checks in the block's sum. Returns False if ``1 - p_t`` is below ``tiny`` (the smallest normal
+    number) somewhere and gamma != 0.
     """
     n = x.shape[0]
     _log1p_exp_and_sigmoids(x, w, n)
@@ -107,7 +151,7 @@ def block_loss(
     np.multiply(sn, y, out=sn)
     np.subtract(sn, s, out=s)
     q = s
-    if gamma != 0.0 and not q.min() >= np.finfo(q.dtype).smallest_normal:
+    if gamma != 0.0 and not _min(q) >= tiny:
         return False
     # (1 - p_t) ** gamma: the usual gammas without a pow.
     if gamma == 2.0:
@@ -127,30 +171,34 @@ def block_loss(
     return True
 
 
-def _blocks(
+def _worker(
     x: np.ndarray,
     y: np.ndarray,
     alpha: float,
     gamma: float,
     out: np.ndarray | None,
-    first: int,
-    last: int,
+    claim: Callable[[], int],
     sums: list[float],
 ) -> None:
-    """Blocks ``first`` to ``last - 1`` into ``out`` (if given), their float64 sums into ``sums``."""
-    n = x.shape[0]
-    w = _Scratch(min(n - first * BLOCK, BLOCK), x.dtype)
-    with np.errstate(all="ignore"):
-        for i in range(first, last):
-            start = i * BLOCK
-            xb, yb = x[start : start + BLOCK], y[start : start + BLOCK]
+    """Compute the blocks that ``claim`` hands out, into ``out`` (if given) and ``sums``."""
+    n, block = x.shape[0], block_size(x.dtype)
+    w = _scratch(min(n, block), x.dtype)
+    tiny = _SMALLEST_NORMAL[x.dtype]
+    with np.errstate(all="ignore"):  # per thread: NumPy's error state is thread-local
+        while (i := claim()) < len(sums):
+            start = i * block
+            xb, yb = x[start : start + block], y[start : start + block]
             m = xb.shape[0]
             dest = w.o[:m] if out is None else out[start : start + m]
-            ok = yb.min() >= 0.0 and yb.max() <= 1.0 and block_loss(xb, yb, alpha, gamma, w, dest)
-            total = float(np.sum(dest, dtype=np.float64)) if ok else math.nan
+            ok = (
+                _min(yb) >= 0.0
+                and _max(yb) <= 1.0
+                and block_loss(xb, yb, alpha, gamma, w, dest, tiny)
+            )
+            total = float(_sum(dest, dtype=np.float64)) if ok else math.nan
             if not math.isfinite(total):
                 dest[...] = focal_elementwise(np, xb, yb, alpha, gamma)
-                total = float(np.sum(dest, dtype=np.float64))
+                total = float(_sum(dest, dtype=np.float64))
             sums[i] = total
 
 
@@ -161,15 +209,20 @@ def forward(
 
     ``threads=False`` keeps the call on the calling thread (inside a Dask task, say).
     """
-    n = x.shape[0]
-    count = -(-n // BLOCK)
-    sums = [0.0] * count
-    workers = threads_for(n, MIN_ELEMENTS_PER_THREAD) if threads else 1
-    bounds = [count * k // workers for k in range(workers + 1)]
-    tasks: list[Callable[[], None]] = [
-        lambda lo=lo, hi=hi: _blocks(x, y, alpha, gamma, out, lo, hi, sums)
-        for lo, hi in zip(bounds[:-1], bounds[1:])
-    ]
-    run_all(tasks)
-    # Exactly rounded, so the total depends on the block sums only, not on who added them.
+    n, block = x.shape[0], block_size(x.dtype)
+    sums = [0.0] * -(-n // block)
+    workers = threads_for(n, block) if threads else 1
+    # Threads take the next block as they finish one, so a core slowed by other work takes fewer;
+    # where a block's losses and sum land depends on the block alone.
+    claim = itertools.count().__next__
+    if workers > 1:
+        lock = threading.Lock()
+        counter = claim
+
+        def claim() -> int:
+            with lock:
+                return counter()
+
+    run_all([lambda: _worker(x, y, alpha, gamma, out, claim, sums)] * workers)
+    # Exactly rounded: the total depends on the block sums only, not on the order they came in.
     return math.fsum(sums)

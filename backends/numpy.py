@@ -42,7 +42,7 @@ def _tiny(xs: list[float], ys: list[float], alpha: float, gamma: float) -> list[
     """Per-element losses in double precision; None if an element needs the reference formulas."""
     losses = []
     exp, log1p = math.exp, math.log1p
-    for x, y in zip(xs, ys):
+    for x, y in zip(xs, ys, strict=True):
         if not (0.0 <= y <= 1.0) or not -math.inf < x < math.inf:
             return None
         e = exp(-abs(x))
