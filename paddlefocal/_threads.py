@@ -1,7 +1,7 @@
 """How many threads the NumPy path may use, and the pool it runs them on.
 
 NumPy's ufuncs release the GIL, so the blocks of a large NumPy call run on a small thread pool: the
-calling thread takes the first share of the blocks, pool threads the others.
+calling thread and the pool's threads each take the next block until none is left.
 
 The thread count is, in order of precedence:
 
@@ -11,9 +11,9 @@ The thread count is, in order of precedence:
 3. the default, ``min(usable CPUs, 8)``, where the usable CPUs are those this process may run on
    (``os.sched_getaffinity``, else ``os.cpu_count()``): beyond 8 threads the loss waits on memory.
 
-A call uses at most one thread per ``min_elements`` elements (the NumPy path asks for one thread per
-32768, two blocks), so small inputs stay on the calling thread. It runs single-threaded whatever the
-count when it is made:
+A call uses at most one thread per block of the NumPy kernel (32768 elements in float32, 16384 in
+float64) and none for fewer than two blocks, so small inputs stay on the calling thread. It runs
+single-threaded whatever the count when it is made:
 
 * from any thread other than the main thread (Dask's threaded scheduler and ``dask.distributed``
   workers run tasks in their own threads, and so do the caller's own thread pools), or
@@ -21,8 +21,8 @@ count when it is made:
   worker, Dask's process scheduler),
 
 because such calls come in numbers that already occupy the cores; threads on top would oversubscribe
-them. Results do not depend on the thread count: the blocks and the order their sums are combined in
-are fixed by the input alone.
+them. Results do not depend on the thread count: the blocks are fixed slices of the input, and their
+sums are added exactly.
 
 >>> import paddlefocal
 >>> previous = paddlefocal.get_num_threads()
@@ -139,7 +139,8 @@ def _in_worker_context() -> bool:
 
 
 def threads_for(n_elements: int, min_elements: int) -> int:
-    """How many threads a call over ``n_elements`` uses: at most one per ``min_elements``."""
+    """How many threads a call over ``n_elements`` uses: one per ``min_elements`` at most, and one
+    below twice that."""
     if n_elements < 2 * min_elements:
         return 1
     wanted = min(get_num_threads(), n_elements // min_elements)
