@@ -1,14 +1,14 @@
 """The NumPy path's kernel: the loss of flat arrays, block by block, on one thread or several.
 
-Every block is a fixed slice of the input (``block_size`` elements), so a block's losses and its float64 sum
-are the same whichever thread computes it and however many there are; the block sums are combined in
-one exactly rounded ``math.fsum``. The result is therefore bit-identical for every thread count.
+Every block is a fixed slice of the input (``block_size`` elements), so a block's losses and its
+float64 sum are the same whichever thread computes it and however many threads there are; the block
+sums are added in one exactly rounded ``math.fsum``. The result is bit-identical for every thread count.
 
-A block costs one ``exp``, one ``log1p`` (or one ``log`` and a correction, where NumPy's ``log1p`` is
-not vectorized), three divisions and about 17 cheap passes, written with ``out=`` into block-sized scratch
-buffers. A block holding anything outside the common case (a non-finite logit, a label outside
-[0, 1] such as Paddle's -100, or a subnormal ``1 - p_t``) is recomputed with the reference formulas,
-so the numbers are the reference's everywhere.
+A block costs one ``exp``, one ``log1p`` (or one ``log`` and a correction where NumPy's ``log1p`` is not
+vectorized), three divisions, about 14 cheap passes and four reductions, written with ``out=`` into
+block-sized scratch buffers that each thread keeps. A block holding anything outside the common case
+(a non-finite logit, a label outside [0, 1] such as Paddle's -100, or a subnormal ``1 - p_t``) is
+recomputed with the reference formulas, so the numbers are the reference's everywhere.
 """
 
 from __future__ import annotations

@@ -95,8 +95,12 @@ def loss(call: Call, threads: bool = True) -> np.ndarray:
         return result
     if reduction == "mean":
         total = total / n if n else math.nan  # Paddle's mean of nothing: nan, without a word
-    result = np.asarray(total, dtype=dtype)
-    if normalizer is not None:
-        with np.errstate(all="ignore"):
-            result = np.asarray(result / normalizer, dtype=dtype)
-    return result
+    if normalizer is None:
+        return np.asarray(total, dtype=dtype)
+    # Both operands rounded to logit's dtype first, as the reference divides; a quotient of two float32
+    # numbers computed in double and rounded to float32 is their float32 quotient.
+    value, divisor = float(dtype.type(total)), float(normalizer)
+    if divisor != 0.0:
+        return np.asarray(value / divisor, dtype=dtype)
+    with np.errstate(all="ignore"):  # Paddle's inf (or nan) for a zero normalizer, without a word
+        return np.asarray(np.divide(dtype.type(value), normalizer), dtype=dtype)
