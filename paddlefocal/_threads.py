@@ -34,12 +34,15 @@ sums are added exactly.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["ENV_VAR", "get_num_threads", "set_num_threads"]
 
@@ -135,7 +138,9 @@ def _in_worker_context() -> bool:
     """Whether this call is one of many that already occupy the cores (see the module docstring)."""
     if threading.current_thread() is not threading.main_thread():
         return True
-    return multiprocessing.parent_process() is not None
+    # A process that multiprocessing started has imported it; importing it here would cost 5 ms.
+    mp = sys.modules.get("multiprocessing")
+    return mp is not None and mp.parent_process() is not None
 
 
 def threads_for(n_elements: int, min_elements: int) -> int:
@@ -150,6 +155,8 @@ def threads_for(n_elements: int, min_elements: int) -> int:
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
+    from concurrent.futures import ThreadPoolExecutor  # on first threaded call: 5 ms of imports
+
     global _pool, _pool_size
     with _lock:
         if _pool is None or _pool_size < workers:
@@ -177,7 +184,7 @@ def run_all(tasks: Sequence[Callable[[], None]]) -> None:
         tasks[0]()
         return
     pool = _executor(len(tasks) - 1)
-    futures: list[Future[None]] = [pool.submit(task) for task in tasks[1:]]
+    futures = [pool.submit(task) for task in tasks[1:]]
     try:
         tasks[0]()
     finally:
