@@ -12,7 +12,9 @@ Prints three Markdown tables:
    kernel and the rest (choosing the path, wrapping the result);
 3. the time on 1 thread divided by the time on 2 threads at 2**20, 2**22 and 2**24, beside the same
    ratio for a plain ``np.exp`` split in two halves: what two threads can gain on this machine now
-   (about 2 on two idle cores, about 1 when other processes occupy them).
+   (about 2 on two idle cores, about 1 when other processes occupy them);
+4. the kernel's CPU time on one thread and on each of two threads, and the speed-up two idle cores
+   would give when the blocks split evenly (for a machine busy with other work).
 
 Times are medians of samples taken in alternation (ours, the floor, ours, ...) in one process, so that
 a machine's drift affects both sides of every ratio alike. The inputs are the benchmark's: logits
@@ -27,6 +29,7 @@ NumPy take its AVX2 code instead, as on an AVX2-only CPU.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import threading
@@ -50,6 +53,11 @@ def _inputs(log2n: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:
     x = rng.normal(scale=3.0, size=n).astype(dtype)
     y = (rng.uniform(size=n) < 0.1).astype(dtype)
     return x, y
+
+
+def _floor(x: np.ndarray) -> Any:
+    """One exp and one log pass over the logits, as ``paddlefocal bench`` measures the floor."""
+    return np.log(np.exp(x))
 
 
 def _loop(call: Callable[[], Any], seconds: float) -> tuple[Callable[[], float], int]:
@@ -106,7 +114,7 @@ def ratio_table(max_log2n: int, samples: int, default_threads: int) -> None:
 
             t = medians(
                 {
-                    "floor": lambda x=x: np.log(np.exp(x)),
+                    "floor": functools.partial(_floor, x),
                     "one": _with_threads(1, ours),
                     "default": _with_threads(default_threads, ours),
                 },
@@ -179,8 +187,8 @@ def thread_scaling(max_log2n: int, samples: int) -> None:
                 {
                     "1": _with_threads(1, ours),
                     "2": _with_threads(2, ours),
-                    "exp 1": lambda x=x, o=scratch: _two_thread_exp(x, o, 1),
-                    "exp 2": lambda x=x, o=scratch: _two_thread_exp(x, o, 2),
+                    "exp 1": functools.partial(_two_thread_exp, x, scratch, 1),
+                    "exp 2": functools.partial(_two_thread_exp, x, scratch, 2),
                 },
                 samples,
                 0.05,
@@ -190,6 +198,60 @@ def thread_scaling(max_log2n: int, samples: int) -> None:
                 f" {t['1'] / t['2']:.2f} | {t['exp 1'] / t['exp 2']:.2f} |",
                 flush=True,
             )
+
+
+def cpu_split(max_log2n: int, samples: int) -> None:
+    """The kernel's CPU time on 1 thread against the sum over both threads of a 2-thread call.
+
+    On a machine whose cores are busy with other work, wall-clock speed-ups say little; the CPU time
+    the threads spend shows the overhead of splitting (their sum against one thread's time), and so
+    the speed-up two idle cores would give if the blocks split evenly, as they do when both threads
+    run: ``2 * (1-thread CPU) / (2-thread CPU, summed)``.
+    """
+    from paddlefocal.backends import _numpy_kernel
+
+    real = _numpy_kernel._worker
+    spent: list[float] = []
+
+    def timed(*args: Any) -> None:
+        start = time.thread_time()
+        real(*args)
+        spent.append(time.thread_time() - start)
+
+    print(
+        "| N | dtype | 1 thread: CPU (ms) | 2 threads: CPU of each (ms) | estimate for 2 idle cores |"
+    )
+    print("| --- | --- | --- | --- | --- |")
+    _numpy_kernel._worker = timed
+    try:
+        for log2n in (20, 22, 24):
+            if log2n > max_log2n:
+                continue
+            for dtype in ("float32", "float64"):
+                x, y = _inputs(log2n, dtype)
+                one: list[float] = []
+                two: list[list[float]] = []
+
+                def ours(x: np.ndarray = x, y: np.ndarray = y) -> Any:
+                    return paddlefocal.sigmoid_focal_loss(x, y)
+
+                for _ in range(samples):
+                    spent.clear()
+                    _with_threads(1, ours)()
+                    one.append(spent[0])
+                    spent.clear()
+                    _with_threads(2, ours)()
+                    two.append(list(spent))
+                t1 = statistics.median(one)
+                each = [statistics.median(sorted(v)[k] for v in two) for k in range(2)]
+                total = statistics.median(sum(v) for v in two)
+                print(
+                    f"| 2**{log2n} | {dtype} | {t1 * 1e3:.1f} | {each[0] * 1e3:.1f} +"
+                    f" {each[1] * 1e3:.1f} | {2 * t1 / total:.2f} |",
+                    flush=True,
+                )
+    finally:
+        _numpy_kernel._worker = real
 
 
 def _code_path() -> str:
@@ -214,6 +276,8 @@ def main(argv: list[str] | None = None) -> None:
     per_call_split(args.samples)
     print()
     thread_scaling(args.max_log2n, args.samples)
+    print()
+    cpu_split(args.max_log2n, args.samples)
 
 
 if __name__ == "__main__":
