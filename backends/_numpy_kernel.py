@@ -77,20 +77,18 @@ class _Scratch:
 _local = threading.local()
 
 
-def _scratch(size: int, dtype: np.dtype) -> _Scratch:
-    """This thread's buffers for ``dtype``, kept between calls when they are a whole block.
+def _scratch(dtype: np.dtype) -> _Scratch:
+    """This thread's block-sized buffers for ``dtype``, kept between calls (768 KiB a dtype).
 
-    Fresh block-sized buffers come from ``mmap``: their page faults alone would cost as much as the
-    arithmetic of the block. A thread keeps one set per dtype (768 KiB each).
+    Fresh buffers of a block's size come from ``mmap``: their page faults alone would cost as much as
+    the arithmetic of the block, and small calls would pay six allocations each.
     """
-    if size < block_size(dtype):
-        return _Scratch(size, dtype)
     cache: dict[np.dtype, _Scratch] | None = getattr(_local, "scratch", None)
     if cache is None:
         cache = _local.scratch = {}
     w = cache.get(dtype)
     if w is None:
-        w = cache[dtype] = _Scratch(size, dtype)
+        w = cache[dtype] = _Scratch(block_size(dtype), dtype)
     return w
 
 
@@ -181,8 +179,8 @@ def _worker(
     sums: list[float],
 ) -> None:
     """Compute the blocks that ``claim`` hands out, into ``out`` (if given) and ``sums``."""
-    n, block = x.shape[0], block_size(x.dtype)
-    w = _scratch(min(n, block), x.dtype)
+    block = block_size(x.dtype)
+    w = _scratch(x.dtype)
     tiny = _SMALLEST_NORMAL[x.dtype]
     with np.errstate(all="ignore"):  # per thread: NumPy's error state is thread-local
         while (i := claim()) < len(sums):
