@@ -5,10 +5,11 @@ float64 sum are the same whichever thread computes it and however many threads t
 sums are added in one exactly rounded ``math.fsum``. The result is bit-identical for every thread count.
 
 A block costs one ``exp``, one ``log1p`` (or one ``log`` and a correction where NumPy's ``log1p`` is not
-vectorized), three divisions, about 14 cheap passes and four reductions, written with ``out=`` into
+vectorized), two divisions, 15 cheap passes and four reductions, written with ``out=`` into
 block-sized scratch buffers that each thread keeps. A block holding anything outside the common case
-(a non-finite logit, a label outside [0, 1] such as Paddle's -100, or a subnormal ``1 - p_t``) is
-recomputed with the reference formulas, so the numbers are the reference's everywhere.
+(a non-finite logit, a label outside [0, 1] such as Paddle's -100, a subnormal ``1 - p_t``, or for
+gamma != 0 a logit so negative that ``exp(-x)`` overflows: below -88.7 in float32, -709 in float64)
+is recomputed with the reference formulas, so the numbers are the reference's everywhere.
 """
 
 from __future__ import annotations
@@ -92,31 +93,26 @@ def _scratch(dtype: np.dtype) -> _Scratch:
     return w
 
 
-def _log1p_exp_and_sigmoids(x: np.ndarray, w: _Scratch, n: int) -> None:
-    """``a = sigmoid(x)``, ``c = sigmoid(-x)``, ``d = log1p(exp(-|x|))``; ``b`` and ``f`` are clobbered."""
+def _exp_and_log1p(x: np.ndarray, w: _Scratch, n: int) -> None:
+    """``a = exp(-x)``, ``d = log1p(exp(-|x|))``; ``b``, ``c`` and ``f`` are clobbered."""
     a, b, c, d, f = w.a[:n], w.b[:n], w.c[:n], w.d[:n], w.f[:n]
-    # One exp: E = exp(-x) and 1 / E = exp(x), whose smaller one is exp(-|x|). Where E overflows
-    # (x < -88.7 in float32) or 1 / E does, the sigmoids come out 0 and 1 and exp(-|x|) 0, each within
-    # the smallest normal number of the truth; a subnormal 1 - p_t sends the block to the reference.
+    # One exp: E = exp(-x) and 1 / E = exp(x), whose smaller one is exp(-|x|) (0 where either
+    # overflows: within the smallest normal number of the truth).
     np.negative(x, out=a)
     np.exp(a, out=a)
     np.divide(1.0, a, out=c)
     np.minimum(a, c, out=d)
-    np.add(a, 1.0, out=a)
-    np.add(c, 1.0, out=c)
     if x.dtype in FAST_LOG1P:
         np.log1p(d, out=d)
     else:
         # log1p(e) = log(u) - ((u - 1) - e) / u with u = 1 + e: the rounding of u corrected to first
         # order, as accurate as log1p (and e itself where u rounds to 1).
-        np.minimum(a, c, out=b)
+        np.add(d, 1.0, out=b)
         np.subtract(b, 1.0, out=f)
         np.subtract(f, d, out=f)
         np.divide(f, b, out=f)
         np.log(b, out=d)
         np.subtract(d, f, out=d)
-    np.divide(1.0, a, out=a)
-    np.divide(1.0, c, out=c)
 
 
 def block_loss(
@@ -132,11 +128,12 @@ def block_loss(
 
     The caller checks the labels; a non-finite logit shows as a non-finite loss, which the caller
     checks in the block's sum. Returns False if ``1 - p_t`` is below ``tiny`` (the smallest normal
-    number) somewhere and gamma != 0.
+    number) somewhere or cannot be formed (a logit below -88.7 in float32, -709 in float64), for
+    gamma != 0.
     """
     n = x.shape[0]
-    _log1p_exp_and_sigmoids(x, w, n)
-    s, ym, sn, l1p, t = w.a[:n], w.b[:n], w.c[:n], w.d[:n], w.f[:n]
+    _exp_and_log1p(x, w, n)
+    big, ym, t, l1p, q = w.a[:n], w.b[:n], w.c[:n], w.d[:n], w.f[:n]
     np.subtract(y, 1.0, out=ym)
     # ce = y softplus(-x) + (1 - y) softplus(x) = log1p(e) + max(x (1 - y), -x y): one of the two is
     # >= 0 and the other <= 0 for labels in [0, 1], and neither suffers cancellation.
@@ -144,28 +141,31 @@ def block_loss(
     np.multiply(x, y, out=out)
     np.minimum(t, out, out=t)
     np.subtract(l1p, t, out=l1p)
-    # 1 - p_t = sigmoid(x) (1 - y) + sigmoid(-x) y: two non-negative terms.
-    np.multiply(s, ym, out=s)
-    np.multiply(sn, y, out=sn)
-    np.subtract(sn, s, out=s)
-    q = s
-    if gamma != 0.0 and not _min(q) >= tiny:
-        return False
+    if gamma != 0.0:
+        # 1 - p_t = sigmoid(x) (1 - y) + sigmoid(-x) y = (E y + (1 - y)) / (1 + E) with E = exp(-x):
+        # non-negative terms, one division. Where E overflows it is nan, and the block goes to the
+        # reference.
+        np.multiply(big, y, out=q)
+        np.subtract(q, ym, out=q)
+        np.add(big, 1.0, out=big)
+        np.divide(q, big, out=q)
+        if not _min(q) >= tiny:
+            return False
+    # alpha_t = (1 - alpha) + (2 alpha - 1) y
+    np.multiply(y, 2.0 * alpha - 1.0, out=ym)
+    np.add(ym, 1.0 - alpha, out=ym)
     # (1 - p_t) ** gamma: the usual gammas without a pow.
+    if gamma == 0.0:
+        np.multiply(ym, l1p, out=out)
+        return True
     if gamma == 2.0:
         np.square(q, out=q)
     elif gamma == 0.5:
         np.sqrt(q, out=q)
-    elif gamma != 1.0 and gamma != 0.0:
+    elif gamma != 1.0:
         np.power(q, gamma, out=q)
-    # alpha_t = (1 - alpha) + (2 alpha - 1) y
-    np.multiply(y, 2.0 * alpha - 1.0, out=ym)
-    np.add(ym, 1.0 - alpha, out=ym)
-    if gamma == 0.0:
-        np.multiply(ym, l1p, out=out)
-    else:
-        np.multiply(q, ym, out=out)
-        np.multiply(out, l1p, out=out)
+    np.multiply(q, ym, out=out)
+    np.multiply(out, l1p, out=out)
     return True
 
 
