@@ -3,9 +3,9 @@
 Large inputs are cut into fixed blocks (``paddlefocal.backends._numpy_kernel``) that run on up to
 ``paddlefocal.get_num_threads()`` threads; the result is bit-identical for every thread count. Tiny
 inputs (a few elements) take a scalar loop in double precision, where a NumPy ufunc call would cost
-more than the arithmetic. Either way an element outside the common case (a non-finite logit, a label
-outside [0, 1] such as Paddle's -100, a subnormal ``1 - p_t``, a negative gamma) gets the reference
-formulas, so the numbers are the reference's everywhere.
+more than the arithmetic. Either way a block (or a tiny input) holding an element outside the common
+case (a non-finite logit, a label outside [0, 1] such as Paddle's -100, a subnormal ``1 - p_t``) gets
+the reference formulas, and so does a negative gamma: the numbers are the reference's everywhere.
 """
 
 from __future__ import annotations
