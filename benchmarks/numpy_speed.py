@@ -7,7 +7,8 @@ Prints three Markdown tables:
 
 1. per size 2**10 to 2**24 (step 2) and dtype, the forward ``'sum'`` time divided by the time of one
    ``np.exp`` and one ``np.log`` pass over the same logits (``np.log(np.exp(x))``, the floor of any
-   implementation built on NumPy's ufuncs), on one thread and on the default thread count;
+   implementation built on NumPy's ufuncs), on one thread and on the default thread count; for one
+   thread also the ratio of CPU times, which other processes on the machine disturb less;
 2. the time of one call on the seed's 2x3 example, split into the front-end's checks, the NumPy
    kernel and the rest (choosing the path, wrapping the result);
 3. the time on 1 thread divided by the time on 2 threads at 2**20, 2**22 and 2**24, beside the same
@@ -60,30 +61,37 @@ def _floor(x: np.ndarray) -> Any:
     return np.log(np.exp(x))
 
 
-def _loop(call: Callable[[], Any], seconds: float) -> tuple[Callable[[], float], int]:
-    """A sampler that times ``k`` calls in a row, with ``k`` such that one sample takes ``seconds``."""
+def _loop(call: Callable[[], Any], seconds: float) -> tuple[Callable[[], tuple[float, float]], int]:
+    """A sampler that times ``k`` calls in a row, with ``k`` such that one sample takes ``seconds``;
+    a sample is the wall-clock time and the process's CPU time, per call."""
     call()
     start = time.perf_counter()
     call()
     once = max(time.perf_counter() - start, 1e-7)
     k = max(1, int(seconds / once))
 
-    def sample() -> float:
-        start = time.perf_counter()
+    def sample() -> tuple[float, float]:
+        start, cpu = time.perf_counter(), time.process_time()
         for _ in range(k):
             call()
-        return (time.perf_counter() - start) / k
+        return (time.perf_counter() - start) / k, (time.process_time() - cpu) / k
 
     return sample, k
 
 
-def medians(calls: dict[str, Callable[[], Any]], samples: int, seconds: float) -> dict[str, float]:
-    """The median time of each call, over ``samples`` samples taken in alternation."""
+def medians(
+    calls: dict[str, Callable[[], Any]], samples: int, seconds: float, cpu: bool = False
+) -> dict[str, float]:
+    """The median time of each call, over ``samples`` samples taken in alternation.
+
+    ``cpu=True``: the process's CPU time instead of the wall-clock time. For a single-threaded call
+    this is the time it takes on an idle core, less the time other processes held the core.
+    """
     samplers = {name: _loop(call, seconds)[0] for name, call in calls.items()}
     times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(samples):
         for name, sample in samplers.items():
-            times[name].append(sample())
+            times[name].append(sample()[1 if cpu else 0])
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -102,9 +110,10 @@ def _with_threads(n: int, call: Callable[[], Any]) -> Callable[[], Any]:
 def ratio_table(max_log2n: int, samples: int, default_threads: int) -> None:
     print(
         "| N | dtype | floor (ms) | ours, 1 thread (ms) | ratio, 1 thread |"
+        " ratio, 1 thread, CPU time |"
         f" ours, {default_threads} threads (ms) | ratio, {default_threads} threads |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for log2n in range(10, max_log2n + 1, 2):
         for dtype in ("float32", "float64"):
             x, y = _inputs(log2n, dtype)
@@ -112,19 +121,17 @@ def ratio_table(max_log2n: int, samples: int, default_threads: int) -> None:
             def ours(x: np.ndarray = x, y: np.ndarray = y) -> Any:
                 return paddlefocal.sigmoid_focal_loss(x, y, None, ALPHA, GAMMA)
 
-            t = medians(
-                {
-                    "floor": functools.partial(_floor, x),
-                    "one": _with_threads(1, ours),
-                    "default": _with_threads(default_threads, ours),
-                },
-                samples,
-                seconds=0.02,
-            )
+            calls: dict[str, Callable[[], Any]] = {
+                "floor": functools.partial(_floor, x),
+                "one": _with_threads(1, ours),
+                "default": _with_threads(default_threads, ours),
+            }
+            t = medians(calls, samples, seconds=0.02)
+            c = medians({k: calls[k] for k in ("floor", "one")}, samples, 0.02, cpu=True)
             print(
                 f"| 2**{log2n} | {dtype} | {t['floor'] * 1e3:.3f} | {t['one'] * 1e3:.3f} |"
-                f" {t['one'] / t['floor']:.2f} | {t['default'] * 1e3:.3f} |"
-                f" {t['default'] / t['floor']:.2f} |",
+                f" {t['one'] / t['floor']:.2f} | {c['one'] / c['floor']:.2f} |"
+                f" {t['default'] * 1e3:.3f} | {t['default'] / t['floor']:.2f} |",
                 flush=True,
             )
 
