@@ -19,7 +19,8 @@ from paddlefocal._reference import apply_normalizer_and_reduction, reference_los
 def _chunk_loss(x: np.ndarray, y: np.ndarray, alpha: float, gamma: float) -> np.ndarray:
     from paddlefocal.backends.numpy import loss as numpy_loss
 
-    return numpy_loss(Call(x, y, None, alpha, gamma, "none", np))
+    # Dask already runs one task per core: the kernel stays on the task's thread.
+    return numpy_loss(Call(x, y, None, alpha, gamma, "none", np), threads=False)
 
 
 def loss(call: Call) -> Any:

@@ -1,28 +1,28 @@
-"""NumPy path: a fused, chunked forward that never allocates a full-size temporary.
+"""NumPy path: a fused, block-wise forward that never allocates a full-size temporary, on all cores.
 
-The arrays are walked in cache-sized blocks; every intermediate lives in a handful of private scratch
-buffers of one block each, written with ``out=``. ``'sum'`` and ``'mean'`` accumulate per-block sums in
-float64; ``'none'`` writes each block into the result. A block holding anything outside the common case
-(a non-finite logit, a label outside [0, 1] such as Paddle's -100, or a subnormal ``1 - p_t``) is handed to
-the reference formulas, so the numbers are the reference's everywhere.
+Large inputs are cut into fixed blocks (``paddlefocal.backends._numpy_kernel``) that run on up to
+``paddlefocal.get_num_threads()`` threads; the result is bit-identical for every thread count. Tiny
+inputs (a few elements) take a scalar loop in double precision, where a NumPy ufunc call would cost
+more than the arithmetic. Either way a block (or a tiny input) holding an element outside the common
+case (a non-finite logit, a label outside [0, 1] such as Paddle's -100, a subnormal ``1 - p_t``) gets
+the reference formulas, and so does a negative gamma: the numbers are the reference's everywhere.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import numpy as np
 
 from paddlefocal._call import Call
-from paddlefocal._reference import focal_elementwise
+from paddlefocal._reference import focal_elementwise, reference_loss
 
-#: Elements per block: the ten scratch buffers (480 KiB in float32) stay in L2 and under 1% of a
-#: 2**24-element input.
-BLOCK = 12 * 1024
+from ._numpy_kernel import forward
 
-
-def _as_float(value: Any) -> float:
-    return float(value)
+#: Up to this many elements, a scalar loop (about 0.5 us an element) beats the ufuncs' fixed cost.
+TINY = 16
+_TINY_NORMAL = float(np.finfo(np.float64).smallest_normal)
 
 
 def _flat_pair(
@@ -38,132 +38,69 @@ def _flat_pair(
     return np.ravel(logit, order="C"), np.ravel(label, order="C"), "C"
 
 
-class _Scratch:
-    """The block-sized buffers of one call: ten, so that they stay under 1% of a 2**24-element input."""
-
-    def __init__(self, size: int, dtype: np.dtype) -> None:
-        def buf() -> np.ndarray:
-            return np.empty(size, dtype)
-
-        self.nx, self.s, self.sn, self.u, self.l1p = buf(), buf(), buf(), buf(), buf()
-        self.omy, self.t, self.ce, self.q = buf(), buf(), buf(), buf()
-        # maximum(x, zeros) is vectorized; maximum(x, 0.0) with a scalar is not (4x slower).
-        self.zeros = np.zeros(size, dtype)
-
-
-def _block(
-    x: np.ndarray, y: np.ndarray, alpha: float, gamma: float, w: _Scratch, out: np.ndarray
-) -> float:
-    """The loss of one block of finite logits and labels in [0, 1] into ``out`` (same length).
-
-    ``out`` may be ``w.nx``, which is free by the time it is written. Returns the smallest ``1 - p_t``
-    of the block: below the smallest normal number the caller must use the reference's log-space
-    factor instead.
-    """
-    n = x.shape[0]
-    nx, s, sn, u, l1p = w.nx[:n], w.s[:n], w.sn[:n], w.u[:n], w.l1p[:n]
-    omy, t, ce, q, zeros = w.omy[:n], w.t[:n], w.ce[:n], w.q[:n], w.zeros[:n]
-    # sigmoid(+-x) = 1 / (1 + exp(-+x)), each to a few ulps; an exp that overflows gives the 0 that a
-    # subnormal sigmoid rounds to. Two exps cost less than selecting by the sign of x (a masked copy is
-    # ten times slower than an exp in NumPy), and their minimum is e = exp(-|x|).
-    np.negative(x, out=nx)
-    np.exp(nx, out=s)
-    np.exp(x, out=sn)
-    np.minimum(s, sn, out=l1p)  # e, until log1p(e) replaces it
-    np.add(s, 1.0, out=s)
-    np.reciprocal(s, out=s)
-    np.add(sn, 1.0, out=sn)
-    np.reciprocal(sn, out=sn)
-    # log1p(e) = log(u) - ((u - 1) - e) / u with u = 1 + e: the rounding of u corrected to first order,
-    # as accurate as log1p (and e itself where u rounds to 1); NumPy's log is vectorized where its
-    # log1p is not (4x slower). 1 / u = sigmoid(|x|) = max(s, s').
-    np.add(l1p, 1.0, out=u)
-    np.subtract(u, 1.0, out=t)
-    np.subtract(t, l1p, out=t)
-    np.log(u, out=l1p)
-    np.maximum(s, sn, out=u)
-    np.multiply(t, u, out=t)
-    np.subtract(l1p, t, out=l1p)
-    # ce = y softplus(-x) + (1 - y) softplus(x): non-negative terms for labels in [0, 1].
-    np.subtract(1.0, y, out=omy)
-    np.maximum(x, zeros, out=t)
-    np.add(t, l1p, out=t)
-    np.multiply(t, omy, out=ce)
-    np.maximum(nx, zeros, out=t)
-    np.add(t, l1p, out=t)
-    np.multiply(t, y, out=t)
-    np.add(ce, t, out=ce)
-    # 1 - p_t = sigmoid(x) (1 - y) + sigmoid(-x) y
-    np.multiply(s, omy, out=q)
-    np.multiply(sn, y, out=t)
-    np.add(q, t, out=q)
-    q_min = float(q.min(initial=1.0))
-    # (1 - p_t) ** gamma: the usual gammas without a pow.
-    if gamma == 0.0:
-        q.fill(1.0)
-    elif gamma == 2.0:
-        np.square(q, out=q)
-    elif gamma == 0.5:
-        np.sqrt(q, out=q)
-    elif gamma != 1.0:
-        np.power(q, gamma, out=q)
-    # alpha_t = (1 - alpha) + (2 alpha - 1) y
-    np.multiply(y, 2.0 * alpha - 1.0, out=t)
-    np.add(t, 1.0 - alpha, out=t)
-    np.multiply(t, q, out=out)
-    np.multiply(out, ce, out=out)
-    return q_min
+def _tiny(xs: list[float], ys: list[float], alpha: float, gamma: float) -> list[float] | None:
+    """Per-element losses in double precision; None if an element needs the reference formulas."""
+    losses = []
+    exp, log1p = math.exp, math.log1p
+    for x, y in zip(xs, ys, strict=True):
+        if not (0.0 <= y <= 1.0) or not -math.inf < x < math.inf:
+            return None
+        e = exp(-abs(x))
+        inv = 1.0 / (1.0 + e)
+        # The same stable terms as the reference: softplus and 1 - p_t from non-negative parts.
+        if x >= 0.0:
+            ce = log1p(e) + x * (1.0 - y)
+            q = inv * (1.0 - y) + e * inv * y
+        else:
+            ce = log1p(e) - x * y
+            q = e * inv * (1.0 - y) + inv * y
+        if q < _TINY_NORMAL and gamma != 0.0:
+            return None
+        losses.append((alpha * y + (1.0 - alpha) * (1.0 - y)) * q**gamma * ce)
+    return losses
 
 
-def _forward_flat(
-    x: np.ndarray, y: np.ndarray, alpha: float, gamma: float, out: np.ndarray | None
-) -> float:
-    """Per-element losses into ``out`` (if given); returns their sum in float64."""
-    n = x.shape[0]
-    dtype = x.dtype
-    w = _Scratch(min(n, BLOCK), dtype)
-    tiny = np.finfo(dtype).smallest_normal
-    total = 0.0
-    for start in range(0, n, BLOCK):
-        xb, yb = x[start : start + BLOCK], y[start : start + BLOCK]
-        dest = out[start : start + BLOCK] if out is not None else w.nx[: xb.shape[0]]
-        regular = bool(
-            np.isfinite(xb.min(initial=0.0))
-            and np.isfinite(xb.max(initial=0.0))
-            and yb.min(initial=0.0) >= 0.0
-            and yb.max(initial=0.0) <= 1.0
-        )
-        if regular:
-            q_min = _block(xb, yb, alpha, gamma, w, dest)
-            # A subnormal 1 - p_t (a confidently right hard label) needs the log-space factor.
-            regular = q_min >= tiny or gamma == 0.0
-        if not regular:
-            dest[...] = focal_elementwise(np, xb, yb, alpha, gamma)
-        total += float(np.sum(dest, dtype=np.float64))
-    return total
-
-
-def loss(call: Call) -> np.ndarray:
-    """Sigmoid focal loss of NumPy arrays, fused and chunked."""
+def loss(call: Call, threads: bool = True) -> np.ndarray:
+    """Sigmoid focal loss of NumPy arrays, fused, block-wise and threaded."""
     logit, label, normalizer, reduction = call.logit, call.label, call.normalizer, call.reduction
-    alpha_f, gamma_f = _as_float(call.alpha), _as_float(call.gamma)
+    alpha, gamma = float(call.alpha), float(call.gamma)
+    if gamma < 0.0:
+        # The reference computes a negative gamma's factor in log space.
+        with np.errstate(all="ignore"):
+            return reference_loss(call)
     x, y, order = _flat_pair(np.asarray(logit), np.asarray(label))
-    dtype = x.dtype
-    # Paddle returns inf for a zero normalizer and nan for the mean of nothing without a word; the
-    # discarded branches of the stable formulas (0 * inf at infinite logits) must not warn either.
-    with np.errstate(all="ignore"):
+    n, dtype = x.shape[0], x.dtype
+    out = None
+    losses = _tiny(x.tolist(), y.tolist(), alpha, gamma) if n <= TINY else None
+    if losses is not None:
+        total = math.fsum(losses)
         if reduction == "none":
-            out = np.empty(x.shape[0], dtype)
-            _forward_flat(x, y, alpha_f, gamma_f, out)
-            result = out.reshape(logit.shape, order=order)
-            if normalizer is not None:
-                result = result / normalizer
-            return result
-        total = _forward_flat(x, y, alpha_f, gamma_f, None)
-        value = total
-        if reduction == "mean":
-            value = total / x.shape[0] if x.shape[0] else np.nan
-        result = np.asarray(value, dtype=dtype)
+            out = np.array(losses, dtype)
+    elif n <= TINY:
+        # The odd elements of a tiny input: the reference formulas, with their quiet discarded
+        # branches (0 * inf at infinite logits).
+        with np.errstate(all="ignore"):
+            out = focal_elementwise(np, x, y, alpha, gamma)
+        total = float(np.sum(out, dtype=np.float64))
+    else:
+        out = np.empty(n, dtype) if reduction == "none" else None
+        total = forward(x, y, alpha, gamma, out, threads)
+    if reduction == "none":
+        assert out is not None
+        result: Any = out.reshape(logit.shape, order=order)
         if normalizer is not None:
-            result = np.asarray(result / normalizer, dtype=dtype)
+            # Paddle returns inf for a zero normalizer without a word.
+            with np.errstate(all="ignore"):
+                np.divide(result, normalizer, out=result)
         return result
+    if reduction == "mean":
+        total = total / n if n else math.nan  # Paddle's mean of nothing: nan, without a word
+    if normalizer is None:
+        return np.asarray(total, dtype=dtype)
+    # Both operands rounded to logit's dtype first, as the reference divides; a quotient of two float32
+    # numbers computed in double and rounded to float32 is their float32 quotient.
+    value, divisor = float(dtype.type(total)), float(normalizer)
+    if divisor != 0.0:
+        return np.asarray(value / divisor, dtype=dtype)
+    with np.errstate(all="ignore"):  # Paddle's inf (or nan) for a zero normalizer, without a word
+        return np.asarray(np.divide(dtype.type(value), normalizer), dtype=dtype)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from . import nn
 from ._loss import sigmoid_focal_loss
+from ._threads import get_num_threads, set_num_threads
 
-__all__ = ["__version__", "nn", "sigmoid_focal_loss"]
+__all__ = ["__version__", "get_num_threads", "nn", "set_num_threads", "sigmoid_focal_loss"]
 
 __version__ = "0.1.0"

@@ -186,7 +186,13 @@ def test_importing_and_using_paddlefocal_on_numpy_imports_no_framework():
 
 def test_version_is_exposed():
     assert paddlefocal.__version__.count(".") == 2
-    assert set(paddlefocal.__all__) == {"__version__", "nn", "sigmoid_focal_loss"}
+    assert set(paddlefocal.__all__) == {
+        "__version__",
+        "get_num_threads",
+        "nn",
+        "set_num_threads",
+        "sigmoid_focal_loss",
+    }
 
 
 @pytest.mark.parametrize("name", ["numpy", "torch"])
