@@ -11,10 +11,9 @@ bound/eps of the terms' size) are counted apart, as no floating-point evaluation
 
 from __future__ import annotations
 
-import numpy as np
-
 # A sibling of this script (its folder is on sys.path when it runs).
 import mp_reference as mpr
+import numpy as np
 
 import paddlefocal.nn.functional as F
 
