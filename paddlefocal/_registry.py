@@ -326,6 +326,7 @@ def _lookup(array: Any) -> tuple[Backend, Implementation]:
     key = type(array)
     found = _cache.get(key)
     if found is None:
+        _load_plugins()  # takes the lock itself: never while holding it
         with _lock:
             found = _cache.get(key)
             if found is None:

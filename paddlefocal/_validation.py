@@ -1,7 +1,12 @@
 """Argument checks of the front-end, in Paddle's order, with Paddle's messages where Paddle has one.
 
-Each check raises from here, before any computation, so that a fast path never sees an argument it would
-have to re-check, and a user never sees an error from deep inside a backend.
+Each check raises from here (or from ``_arrays``, which recognises arrays), before any computation, so
+that a fast path never sees an argument it would have to re-check, and a user never sees an error from
+deep inside a backend.
+
+The common calls (NumPy or torch arrays, Python numbers for alpha and gamma) take an early route that
+only confirms they are valid, in about a microsecond; anything else, and every error, takes the full
+route, which says exactly what is wrong.
 """
 
 from __future__ import annotations
@@ -10,156 +15,23 @@ import math
 import numbers
 from typing import Any
 
-import array_api_compat
 import numpy as np
 
+from . import _arrays
+from ._arrays import FN, Kind, describe, describe_device, kind_of, type_name
 from ._call import Call
 from ._typing import Array, Namespace, Scalar
-from ._registry import namespace_for
 
 REDUCTIONS = ("sum", "mean", "none")
-_FN = "sigmoid_focal_loss"
 
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
-def _describe(value: Any) -> str:
-    """A short description of a value for an error message: its type, and its repr when short."""
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"
-
-
-#: Array types whose namespace depends on the type alone (not on the array): looked up once each.
-#: Array API objects of other libraries may carry a per-array API version, so they are asked each time.
-_TYPE_NAMESPACES: dict[type, Namespace] = {}
-_CACHEABLE_LIBRARIES = frozenset({"numpy", "torch", "cupy", "jax", "jaxlib", "dask"})
-
-
-def _is_array(value: Any) -> bool:
-    if type(value) in _TYPE_NAMESPACES:
-        return True
-    # NumPy scalars (np.float32(1.0)) pass array_api_compat's check but are not arrays: Paddle takes only
-    # Tensors, and a 0-D result of a scalar would come back as a scalar.
-    if isinstance(value, np.generic):
-        return False
-    try:
-        if array_api_compat.is_array_api_obj(value):
-            return True
-    except Exception:
-        return False
-    # A library that array-api-compat does not know, served by a registered backend (Paddle).
-    return namespace_for(value) is not None
-
-
-#: NumPy 2.1+ implements the Array API standard in its main namespace; array_api_compat's wrapper
-#: module would add ~150 ms to the first call (it imports numpy.f2py among others).
-_NUMPY_IS_STANDARD = tuple(int(part) for part in np.__version__.split(".")[:2]) >= (2, 1)
-if _NUMPY_IS_STANDARD:
-    _TYPE_NAMESPACES[np.ndarray] = np
-
-
-def _namespace_of(value: Any, argname: str) -> Namespace:
-    cached = _TYPE_NAMESPACES.get(type(value))
-    if cached is not None:
-        return cached
-    if not _is_array(value):
-        raise TypeError(
-            f"{_FN}: '{argname}' must be an array of a supported library (NumPy, CuPy, torch, JAX, "
-            f"Dask or any Array API library), but received {_describe(value)}"
-        )
-    if isinstance(value, np.ma.MaskedArray):
-        raise TypeError(
-            f"{_FN}: '{argname}' must not be a NumPy masked array (its mask would be ignored); "
-            "pass a plain array and drop the masked elements, or give them label -100"
-        )
-    provided = namespace_for(value)
-    if provided is not None:
-        return provided
-    try:
-        namespace = array_api_compat.array_namespace(value)
-    except Exception as exc:  # an object that pretends to be an array
-        raise TypeError(
-            f"{_FN}: '{argname}' claims to be an array but its namespace cannot be used: {exc}"
-        ) from exc
-    # Exact library types only: a subclass (np.matrix, a third party's ndarray) is asked each time.
-    if type(value).__module__.split(".")[0] in _CACHEABLE_LIBRARIES and not _is_subclass_of_base(
-        value
-    ):
-        _TYPE_NAMESPACES[type(value)] = namespace
-    return namespace
-
-
-def _is_subclass_of_base(value: Any) -> bool:
-    """Whether ``value`` is an instance of a strict subclass of NumPy's ndarray."""
-    return isinstance(value, np.ndarray) and type(value) is not np.ndarray
-
-
-def _library(value: Any) -> str:
-    return type(value).__module__.split(".")[0]
-
-
-def _same_namespace(xp: Namespace, value: Any, argname: str, logit: Any) -> None:
-    other = _namespace_of(value, argname)
-    if other is not xp:
-        raise TypeError(
-            f"{_FN}: '{argname}' must be an array of the same library as 'logit' "
-            f"({_library(logit)}.{type(logit).__name__}), but received "
-            f"{_library(value)}.{type(value).__name__}"
-        )
-
-
-def _check_float_dtype(xp: Namespace, value: Array, argname: str) -> None:
-    if value.dtype not in (xp.float32, xp.float64):
-        raise TypeError(
-            f"{_FN}: '{argname}' must have dtype float32 or float64, but received dtype {value.dtype}"
-        )
-
-
-def _shape(value: Array) -> tuple[Any, ...]:
-    return tuple(value.shape)
-
-
-def _device(value: Array) -> Any:
-    try:
-        return array_api_compat.device(value)
-    except Exception:
-        # Libraries outside the Array API (Paddle) name their device otherwise.
-        place = getattr(value, "place", None)
-        return None if place is None else str(place)
-
-
-def _scalar(xp: Namespace, value: Any, argname: str, logit: Array) -> Scalar:
-    # bool is an int subclass: alpha=True is almost surely a mistake, not alpha=1.
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(
-            f"{_FN}: '{argname}' must be an int or a float, but received {_describe(value)}"
-        )
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        if not math.isfinite(number):
-            raise ValueError(f"{_FN}: '{argname}' must be finite, but received {value!r}")
-        return number
-    if _is_array(value):
-        _same_namespace(xp, value, argname, logit)
-        if value.ndim != 0:
-            raise ValueError(
-                f"{_FN}: '{argname}' must be a number or a 0-D array, but received an array of "
-                f"shape {_shape(value)}"
-            )
-        _check_float_dtype(xp, value, argname)
-        return value
-    raise TypeError(
-        f"{_FN}: '{argname}' must be an int, a float or a 0-D floating array, but received "
-        f"{_describe(value)}"
-    )
-
-
-def _check_torch_meta(value: Any, argname: str) -> None:
-    if array_api_compat.is_torch_array(value) and value.is_meta:
-        raise ValueError(
-            f"{_FN}: '{argname}' is on torch's 'meta' device, which holds no data; "
-            "pass a tensor on 'cpu' or 'cuda'"
-        )
+#: The largest magnitude of alpha and gamma per dtype: half the largest finite number, so that the
+#: class weights (1 - alpha, 2 alpha - 1) and gamma +- 1 stay finite in the dtype.
+_LIMITS: dict[Any, float] = {
+    _F32: float(np.finfo(_F32).max) / 2,
+    _F64: float(np.finfo(_F64).max) / 2,
+}
 
 
 def validate(
@@ -174,71 +46,257 @@ def validate(
     # 1. Paddle checks reduction before anything else, with this message.
     if not isinstance(reduction, str) or reduction not in REDUCTIONS:
         raise ValueError(
-            f"The value of 'reduction' in {_FN} should be 'sum', 'mean' or 'none', but received "
+            f"The value of 'reduction' in {FN} should be 'sum', 'mean' or 'none', but received "
             f"{reduction}, which is not allowed."
         )
+    kind = type(logit)
+    if kind is np.ndarray and type(label) is np.ndarray:
+        call = _numpy_early(logit, label, normalizer, alpha, gamma, reduction)
+    elif kind is _arrays.torch_tensor and type(label) is kind:
+        call = _torch_early(logit, label, normalizer, alpha, gamma, reduction)
+    else:
+        call = None
+    return call if call is not None else _full(logit, label, normalizer, alpha, gamma, reduction)
+
+
+def _number_within(value: Any, limit: float) -> bool:
+    """A Python int or float (not a bool) within the dtype's limit; nan fails the comparison."""
+    kind = type(value)
+    return (kind is float or kind is int) and -limit <= value <= limit
+
+
+def _numpy_early(
+    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str
+) -> Call | None:
+    """The Call of a valid common NumPy call, or None (the full route then decides)."""
+    dtype = logit.dtype
+    if (dtype is not _F32 and dtype is not _F64) or label.dtype is not dtype:
+        return None
+    if label.shape != logit.shape:
+        return None
+    limit = _LIMITS[dtype]
+    if not (_number_within(alpha, limit) and _number_within(gamma, limit)):
+        return None
+    if normalizer is not None:
+        if type(normalizer) is not np.ndarray:
+            return None
+        n_dtype = normalizer.dtype
+        if (n_dtype is not _F32 and n_dtype is not _F64) or normalizer.shape not in ((), (1,)):
+            return None
+        if normalizer.ndim:
+            normalizer = normalizer.reshape(())
+        if n_dtype is not dtype:
+            normalizer = normalizer.astype(dtype)
+    return Call(logit, label, normalizer, float(alpha), float(gamma), reduction, np)
+
+
+def _torch_early(
+    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str
+) -> Call | None:
+    """The Call of a valid common torch call (dense tensors on one real device), or None."""
+    import torch
+
+    dtype = logit.dtype
+    if (dtype is not torch.float32 and dtype is not torch.float64) or label.dtype is not dtype:
+        return None
+    strided = torch.strided
+    if logit.layout is not strided or label.layout is not strided or logit.is_nested:
+        return None
+    if label.is_nested or label.shape != logit.shape or logit.is_meta:
+        return None
+    device = logit.device
+    if label.device != device:
+        return None
+    limit = _LIMITS[_F32 if dtype is torch.float32 else _F64]
+    if not (_number_within(alpha, limit) and _number_within(gamma, limit)):
+        return None
+    if normalizer is not None:
+        if type(normalizer) is not torch.Tensor:
+            return None
+        n_dtype = normalizer.dtype
+        if (n_dtype is not torch.float32 and n_dtype is not torch.float64) or (
+            normalizer.layout is not strided or normalizer.is_nested
+        ):
+            return None
+        if normalizer.shape not in ((), (1,)) or normalizer.device != device:
+            return None
+        if normalizer.ndim:
+            normalizer = normalizer.reshape(())
+        if n_dtype is not dtype:
+            normalizer = normalizer.to(dtype)
+    xp = _arrays.torch_kind.namespace  # type: ignore[union-attr]
+    return Call(logit, label, normalizer, float(alpha), float(gamma), reduction, xp)
+
+
+# --- the full route ------------------------------------------------------------------------------
+
+
+def _same_library(
+    xp: Namespace, value: Any, argname: str, logit: Any, received: Any = None
+) -> Kind:
+    """The kind of ``value``, an array of ``logit``'s library; ``received`` is what the caller gave."""
+    other = kind_of(value, argname)
+    if other.namespace is not xp:
+        raise TypeError(
+            f"{FN}: '{argname}' must be an array of the same library as 'logit' "
+            f"({type_name(logit)}), but received {type_name(value if received is None else received)}"
+        )
+    return other
+
+
+def _check_float_dtype(xp: Namespace, value: Array, argname: str) -> None:
+    if value.dtype not in (xp.float32, xp.float64):
+        raise TypeError(
+            f"{FN}: '{argname}' must have dtype float32 or float64, but received dtype {value.dtype}"
+        )
+
+
+def _shape(value: Array) -> tuple[Any, ...]:
+    return tuple(value.shape)
+
+
+def _limit(xp: Namespace, dtype: Any) -> float:
+    try:
+        return _LIMITS[dtype]
+    except (KeyError, TypeError):  # another library's dtype object (torch.float32, ...)
+        limit = float(xp.finfo(dtype).max) / 2
+    try:
+        _LIMITS[dtype] = limit
+    except TypeError:  # unhashable dtype objects: asked again next time
+        pass
+    return limit
+
+
+def _check_magnitude(number: float, shown: str, argname: str, limit: float, dtype: Any) -> None:
+    if not math.isfinite(number):
+        raise ValueError(f"{FN}: '{argname}' must be finite, but received {shown}")
+    if abs(number) > limit:
+        raise ValueError(
+            f"{FN}: '{argname}' must be finite in logit's dtype {dtype} (at most {limit:.4g} in "
+            f"magnitude), but received {shown}"
+        )
+
+
+def _scalar(xp: Namespace, value: Any, argname: str, logit: Array) -> Scalar:
+    limit = _limit(xp, logit.dtype)
+    # bool is an int subclass: alpha=True is almost surely a mistake, not alpha=1.
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{FN}: '{argname}' must be an int or a float, but received {describe(value)}"
+        )
+    if isinstance(value, numbers.Real):
+        try:
+            number = float(value)
+        except OverflowError:  # 10**400, Fraction(10**400, 3)
+            number = math.inf
+        _check_magnitude(number, describe(value), argname, limit, logit.dtype)
+        return number
+    if _arrays.is_array(value):
+        kind = _same_library(xp, value, argname, logit)
+        if value.ndim != 0:
+            raise ValueError(
+                f"{FN}: '{argname}' must be a number or a 0-D array, but received an array of "
+                f"shape {_shape(value)}"
+            )
+        _check_float_dtype(xp, value, argname)
+        # A 0-D array is held to the rules of a number where its value can be read now; a traced
+        # (jax.jit) or lazy (Dask) one cannot be checked without computing it.
+        number = None if kind.read is None else kind.read(value)
+        if number is not None:
+            _check_magnitude(number, repr(value), argname, limit, logit.dtype)
+        return value
+    raise TypeError(
+        f"{FN}: '{argname}' must be an int, a float or a 0-D floating array, but received "
+        f"{describe(value)}"
+    )
+
+
+def _normalizer(xp: Namespace, given: Any, logit: Array) -> Array:
+    normalizer = given
+    if isinstance(given, np.generic):
+        # np.sum(fg_num) + 1.0 is a NumPy scalar: a 0-D array of NumPy. (Python numbers stay refused.)
+        normalizer = np.asarray(given)
+    elif not _arrays.is_array(given):
+        raise TypeError(
+            f"{FN}: 'normalizer' must be None or an array of shape [] or [1] of the same library "
+            f"as 'logit', but received {describe(given)}"
+        )
+    _same_library(xp, normalizer, "normalizer", logit, given)
+    if normalizer.ndim > 1:
+        raise ValueError(
+            f"Expected zero or one dimension of normalizer in {FN} but got {normalizer.ndim}."
+        )
+    if _shape(normalizer) not in ((), (1,)):
+        raise ValueError(
+            f"{FN}: 'normalizer' must have shape [] or [1], but received shape "
+            f"{list(_shape(normalizer))}"
+        )
+    _check_float_dtype(xp, normalizer, "normalizer")
+    return normalizer
+
+
+def _check_devices(kind: Kind, logit: Array, named: tuple[tuple[str, Any], ...]) -> None:
+    for name, value in named:
+        if getattr(value, "is_meta", False) is True:
+            raise ValueError(
+                f"{FN}: '{name}' is on torch's 'meta' device, which holds no data; "
+                "pass a tensor on 'cpu' or 'cuda'"
+            )
+    reference = kind.device(logit)
+    if reference is None:
+        return
+    for name, value in named[1:]:
+        device = kind.device(value)
+        if device is not None and device != reference:
+            raise ValueError(
+                f"{FN}: all arrays must be on one device, but 'logit' is on "
+                f"{describe_device(reference)} and '{name}' is on {describe_device(device)}"
+            )
+
+
+def _full(logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str) -> Call:
     # 2. logit and label: arrays of one supported library.
-    xp = _namespace_of(logit, "logit")
-    _same_namespace(xp, label, "label", logit)
+    kind = kind_of(logit, "logit")
+    xp = kind.namespace
+    _same_library(xp, label, "label", logit)
     # 3. dtypes: Paddle registers its kernels for float32 and float64 only.
     _check_float_dtype(xp, logit, "logit")
     _check_float_dtype(xp, label, "label")
     if label.dtype != logit.dtype:
         raise TypeError(
-            f"{_FN}: 'label' must have the same dtype as 'logit' ({logit.dtype}), but received "
+            f"{FN}: 'label' must have the same dtype as 'logit' ({logit.dtype}), but received "
             f"dtype {label.dtype}"
         )
-    # 4. shapes: equal, no broadcasting.
+    # 4. shapes: known, equal, no broadcasting.
+    _arrays.check_known_shape(logit, "logit")
+    _arrays.check_known_shape(label, "label")
     if _shape(label) != _shape(logit):
         raise ValueError(
-            f"{_FN}: 'label' must have the same shape as 'logit' (no broadcasting), but received "
+            f"{FN}: 'label' must have the same shape as 'logit' (no broadcasting), but received "
             f"label shape {list(_shape(label))} and logit shape {list(_shape(logit))}"
         )
     # 5. normalizer: None, or a 0-D / [1] floating array of the same library.
     if normalizer is not None:
-        if not _is_array(normalizer):
-            raise TypeError(
-                f"{_FN}: 'normalizer' must be None or an array of shape [] or [1] of the same library "
-                f"as 'logit', but received {_describe(normalizer)}"
-            )
-        _same_namespace(xp, normalizer, "normalizer", logit)
-        if normalizer.ndim > 1:
-            raise ValueError(
-                f"Expected zero or one dimension of normalizer in {_FN} but got {normalizer.ndim}."
-            )
-        if _shape(normalizer) not in ((), (1,)):
-            raise ValueError(
-                f"{_FN}: 'normalizer' must have shape [] or [1], but received shape "
-                f"{list(_shape(normalizer))}"
-            )
-        _check_float_dtype(xp, normalizer, "normalizer")
+        normalizer = _normalizer(xp, normalizer, logit)
     # 6. alpha and gamma.
     alpha = _scalar(xp, alpha, "alpha", logit)
     gamma = _scalar(xp, gamma, "gamma", logit)
     # 7. one device for all arrays.
-    arrays = {
-        "logit": logit,
-        "label": label,
-        "normalizer": normalizer,
-        "alpha": alpha,
-        "gamma": gamma,
-    }
-    present = {name: value for name, value in arrays.items() if _is_array(value)}
-    if type(logit) is np.ndarray:
-        # NumPy arrays are all on the CPU; the comparisons below cost more than the whole small call.
-        return _finish(xp, logit, label, normalizer, alpha, gamma, reduction)
-    for name, value in present.items():
-        _check_torch_meta(value, name)
-    reference_device = _device(logit)
-    for name, value in present.items():
-        device = _device(value)
-        if device is not None and reference_device is not None and device != reference_device:
-            raise ValueError(
-                f"{_FN}: all arrays must be on one device, but 'logit' is on {reference_device} and "
-                f"'{name}' is on {device}"
-            )
-
+    named = (
+        ("logit", logit),
+        ("label", label),
+        ("normalizer", normalizer),
+        ("alpha", alpha),
+        ("gamma", gamma),
+    )
+    arrays = tuple((n, v) for n, v in named if v is not None and not isinstance(v, float))
+    _check_devices(kind, logit, arrays)
     return _finish(xp, logit, label, normalizer, alpha, gamma, reduction)
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy subclass (np.memmap, np.recarray) as a plain ndarray view: paths see one type."""
+    return value.view(np.ndarray) if isinstance(value, np.ndarray) else value
 
 
 def _finish(
@@ -251,13 +309,14 @@ def _finish(
     reduction: str,
 ) -> Call:
     """The arguments in the form implementations take."""
+    logit, label = _plain(logit), _plain(label)
     # Implementations receive a 0-D normalizer and 0-D alpha/gamma of logit's dtype: the result keeps
     # logit's dtype (Paddle promotes float32 to float64 with a float64 normalizer) and logit's shape
     # (Paddle broadcasts a 0-D logit to [1] with a [1] normalizer).
     if normalizer is not None:
-        normalizer = xp.astype(xp.reshape(normalizer, ()), logit.dtype, copy=False)
+        normalizer = xp.astype(xp.reshape(_plain(normalizer), ()), logit.dtype, copy=False)
     if not isinstance(alpha, float):
-        alpha = xp.astype(alpha, logit.dtype, copy=False)
+        alpha = xp.astype(_plain(alpha), logit.dtype, copy=False)
     if not isinstance(gamma, float):
-        gamma = xp.astype(gamma, logit.dtype, copy=False)
-    return Call(logit, label, normalizer, alpha, gamma, reduction, xp)
+        gamma = xp.astype(_plain(gamma), logit.dtype, copy=False)
+    return Call(logit, label, normalizer, alpha, gamma, reduction, xp)  # type: ignore[arg-type]
