@@ -209,14 +209,17 @@ def focal_elementwise(xp: Namespace, x: Array, y: Array, alpha: Scalar, gamma: S
 def apply_normalizer_and_reduction(
     xp: Namespace, loss: Array, normalizer: Array | None, reduction: str
 ) -> Array:
-    """Divide by the (0-D) normalizer, then reduce as Paddle does: ``loss / normalizer``, then sum/mean."""
-    if normalizer is not None:
-        loss = loss / normalizer
-    if reduction == "sum":
-        return xp.sum(loss)
-    if reduction == "mean":
-        return xp.mean(loss)
-    return loss
+    """Divide by the (0-D) normalizer and reduce: Paddle's ``loss / normalizer``, then sum or mean.
+
+    ``'sum'`` and ``'mean'`` reduce first and divide the total (equal for any non-zero normalizer).
+    For a zero normalizer the total over 0 is inf when the total is positive (its limit as the
+    normalizer tends to 0+), where Paddle's element-wise 0 / 0 makes the whole sum nan as soon as one
+    element's loss is 0; ``'none'`` divides each element, 0 / 0 = nan as in Paddle.
+    """
+    if reduction == "none":
+        return loss if normalizer is None else loss / normalizer
+    total = xp.sum(loss) if reduction == "sum" else xp.mean(loss)
+    return total if normalizer is None else total / normalizer
 
 
 def reference_loss(call: Call) -> Array:

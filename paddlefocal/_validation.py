@@ -4,9 +4,8 @@ Each check raises from here (or from ``_arrays``, which recognises arrays), befo
 that a fast path never sees an argument it would have to re-check, and a user never sees an error from
 deep inside a backend.
 
-The common calls (NumPy or torch arrays, Python numbers for alpha and gamma) take an early route that
-only confirms they are valid, in about a microsecond; anything else, and every error, takes the full
-route, which says exactly what is wrong.
+The common calls take an early route (``_early``) that only confirms they are valid; anything else, and
+every error, takes the full route here, which says exactly what is wrong.
 """
 
 from __future__ import annotations
@@ -20,18 +19,14 @@ import numpy as np
 from . import _arrays
 from ._arrays import FN, Kind, describe, describe_device, kind_of, type_name
 from ._call import Call
+from ._early import LIMITS, early_call
 from ._typing import Array, Namespace, Scalar
 
 REDUCTIONS = ("sum", "mean", "none")
 
-_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
-
-#: The largest magnitude of alpha and gamma per dtype: half the largest finite number, so that the
-#: class weights (1 - alpha, 2 alpha - 1) and gamma +- 1 stay finite in the dtype.
-_LIMITS: dict[Any, float] = {
-    _F32: float(np.finfo(_F32).max) / 2,
-    _F64: float(np.finfo(_F64).max) / 2,
-}
+#: LIMITS for other libraries' dtype objects, keyed by (type, dtype): array-api-strict warns when its
+#: dtypes are compared with NumPy's.
+_OTHER_LIMITS: dict[tuple[type, Any], float] = {}
 
 
 def validate(
@@ -49,86 +44,8 @@ def validate(
             f"The value of 'reduction' in {FN} should be 'sum', 'mean' or 'none', but received "
             f"{reduction}, which is not allowed."
         )
-    kind = type(logit)
-    if kind is np.ndarray and type(label) is np.ndarray:
-        call = _numpy_early(logit, label, normalizer, alpha, gamma, reduction)
-    elif kind is _arrays.torch_tensor and type(label) is kind:
-        call = _torch_early(logit, label, normalizer, alpha, gamma, reduction)
-    else:
-        call = None
+    call = early_call(logit, label, normalizer, alpha, gamma, reduction)
     return call if call is not None else _full(logit, label, normalizer, alpha, gamma, reduction)
-
-
-def _number_within(value: Any, limit: float) -> bool:
-    """A Python int or float (not a bool) within the dtype's limit; nan fails the comparison."""
-    kind = type(value)
-    return (kind is float or kind is int) and -limit <= value <= limit
-
-
-def _numpy_early(
-    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str
-) -> Call | None:
-    """The Call of a valid common NumPy call, or None (the full route then decides)."""
-    dtype = logit.dtype
-    if (dtype is not _F32 and dtype is not _F64) or label.dtype is not dtype:
-        return None
-    if label.shape != logit.shape:
-        return None
-    limit = _LIMITS[dtype]
-    if not (_number_within(alpha, limit) and _number_within(gamma, limit)):
-        return None
-    if normalizer is not None:
-        if type(normalizer) is not np.ndarray:
-            return None
-        n_dtype = normalizer.dtype
-        if (n_dtype is not _F32 and n_dtype is not _F64) or normalizer.shape not in ((), (1,)):
-            return None
-        if normalizer.ndim:
-            normalizer = normalizer.reshape(())
-        if n_dtype is not dtype:
-            normalizer = normalizer.astype(dtype)
-    return Call(logit, label, normalizer, float(alpha), float(gamma), reduction, np)
-
-
-def _torch_early(
-    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str
-) -> Call | None:
-    """The Call of a valid common torch call (dense tensors on one real device), or None."""
-    import torch
-
-    dtype = logit.dtype
-    if (dtype is not torch.float32 and dtype is not torch.float64) or label.dtype is not dtype:
-        return None
-    strided = torch.strided
-    if logit.layout is not strided or label.layout is not strided or logit.is_nested:
-        return None
-    if label.is_nested or label.shape != logit.shape or logit.is_meta:
-        return None
-    device = logit.device
-    if label.device != device:
-        return None
-    limit = _LIMITS[_F32 if dtype is torch.float32 else _F64]
-    if not (_number_within(alpha, limit) and _number_within(gamma, limit)):
-        return None
-    if normalizer is not None:
-        if type(normalizer) is not torch.Tensor:
-            return None
-        n_dtype = normalizer.dtype
-        if (n_dtype is not torch.float32 and n_dtype is not torch.float64) or (
-            normalizer.layout is not strided or normalizer.is_nested
-        ):
-            return None
-        if normalizer.shape not in ((), (1,)) or normalizer.device != device:
-            return None
-        if normalizer.ndim:
-            normalizer = normalizer.reshape(())
-        if n_dtype is not dtype:
-            normalizer = normalizer.to(dtype)
-    xp = _arrays.torch_kind.namespace  # type: ignore[union-attr]
-    return Call(logit, label, normalizer, float(alpha), float(gamma), reduction, xp)
-
-
-# --- the full route ------------------------------------------------------------------------------
 
 
 def _same_library(
@@ -156,14 +73,17 @@ def _shape(value: Array) -> tuple[Any, ...]:
 
 
 def _limit(xp: Namespace, dtype: Any) -> float:
+    """The largest magnitude of alpha and gamma for ``dtype`` (see ``LIMITS``)."""
+    if isinstance(dtype, np.dtype):
+        limit = LIMITS.get(dtype)
+        return float(xp.finfo(dtype).max) / 2 if limit is None else limit
+    key = (type(dtype), dtype)
     try:
-        return _LIMITS[dtype]
-    except (KeyError, TypeError):  # another library's dtype object (torch.float32, ...)
+        return _OTHER_LIMITS[key]
+    except KeyError:
+        limit = _OTHER_LIMITS[key] = float(xp.finfo(dtype).max) / 2
+    except TypeError:  # an unhashable dtype object: asked each time
         limit = float(xp.finfo(dtype).max) / 2
-    try:
-        _LIMITS[dtype] = limit
-    except TypeError:  # unhashable dtype objects: asked again next time
-        pass
     return limit
 
 
