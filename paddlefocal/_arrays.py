@@ -9,7 +9,9 @@ sees an array it cannot serve.
 
 from __future__ import annotations
 
+import importlib
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from ._libraries import LIBRARIES, Library
 from ._registry import namespace_for
 from ._typing import Array, Namespace
 
@@ -85,12 +88,15 @@ def _cpu(_: Any) -> str:
     return "cpu"
 
 
-NUMPY_KIND = Kind(np if NUMPY_IS_STANDARD else array_api_compat.numpy, _cpu, _read_float)
+NUMPY_KIND = Kind(
+    np if NUMPY_IS_STANDARD else importlib.import_module("array_api_compat.numpy"),
+    _cpu,
+    _read_float,
+)
 
-#: Kinds by array type, filled on first sight of each type.
+#: Kinds by array type, filled on first sight of each type whose library (in the table) has one
+#: namespace per type; other Array API objects are asked each call.
 _KINDS: dict[type, Kind] = {np.ndarray: NUMPY_KIND}
-#: Libraries whose namespace depends on the type alone; other Array API objects are asked each call.
-_CACHEABLE = frozenset({"numpy", "torch", "cupy", "jax", "jaxlib", "dask"})
 
 #: torch.Tensor and its kind, once torch has been seen (the front-end's early route uses them).
 torch_tensor: type | None = None
@@ -191,21 +197,30 @@ def _new_kind(value: Any, argname: str) -> Kind:
             f"{FN}: '{argname}' claims to be an array (it has __array_namespace__) but has {lacks}; "
             f"received {describe(value)}"
         )
-    library = type(value).__module__.split(".")[0]
-    if array_api_compat.is_torch_array(value):
+    library = _library(value)
+    name = None if library is None else library.name
+    if name == "torch":
         import torch
 
         kind = Kind(namespace, _torch_device, _torch_read, _torch_inspect)
         torch_tensor, torch_kind = torch.Tensor, kind
-    elif array_api_compat.is_jax_array(value):
+    elif name == "jax":
         kind = Kind(namespace, _jax_device, _read_float)
-    elif array_api_compat.is_dask_array(value):
+    elif name == "dask":
         kind = Kind(namespace, _any_device, None, _dask_inspect)  # lazy: never read
     else:
         kind = Kind(namespace, _any_device, _read_float)
-    if library in _CACHEABLE:
+    if library is not None and library.namespace_per_type:
         _KINDS[type(value)] = kind
     return kind
+
+
+def _library(value: Any) -> Library | None:
+    """The table's entry for ``value``'s library, if the table knows it."""
+    for library in LIBRARIES:
+        if library.module in sys.modules and library.is_array(value):
+            return library
+    return None
 
 
 def _is_array_like(value: Any) -> bool:

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _arrays
 from ._call import Call
+from ._typing import Reduction
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
@@ -27,7 +28,7 @@ LIMITS: dict[Any, float] = {
 
 
 def early_call(
-    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str
+    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: Reduction
 ) -> Call | None:
     """The Call of a valid common call, or None (the full route then decides)."""
     kind = type(logit)
@@ -45,7 +46,7 @@ def _number_within(value: Any, limit: float) -> bool:
 
 
 def _numpy_early(
-    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str
+    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: Reduction
 ) -> Call | None:
     """The Call of a valid common NumPy call, or None (the full route then decides)."""
     dtype = logit.dtype
@@ -70,7 +71,7 @@ def _numpy_early(
 
 
 def _torch_early(
-    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str
+    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: Reduction
 ) -> Call | None:
     """The Call of a valid common torch call (dense tensors on one real device), or None."""
     import torch

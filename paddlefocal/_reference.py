@@ -53,7 +53,7 @@ def _takes_scalars(xp: Namespace) -> bool:
 def where(xp: Namespace, condition: Array, a: Array | float, b: Array | float) -> Array:
     """``xp.where`` that takes a Python float for ``a`` or ``b`` on every version of the standard."""
     if (isinstance(a, float) or isinstance(b, float)) and not _takes_scalars(xp):
-        like = b if isinstance(a, float) else a
+        like: Array = b if isinstance(a, float) else a
         if isinstance(a, float):
             a = xp.asarray(a, dtype=like.dtype, device=like.device)
         if isinstance(b, float):

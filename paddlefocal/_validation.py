@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from . import _arrays
 from ._arrays import FN, Kind, describe, describe_device, kind_of, type_name
 from ._call import Call
 from ._early import LIMITS, early_call
-from ._typing import Array, Namespace, Scalar
+from ._typing import Array, Namespace, Reduction, Scalar
 
 REDUCTIONS = ("sum", "mean", "none")
 
@@ -44,8 +44,9 @@ def validate(
             f"The value of 'reduction' in {FN} should be 'sum', 'mean' or 'none', but received "
             f"{reduction}, which is not allowed."
         )
-    call = early_call(logit, label, normalizer, alpha, gamma, reduction)
-    return call if call is not None else _full(logit, label, normalizer, alpha, gamma, reduction)
+    checked = cast(Reduction, reduction)
+    call = early_call(logit, label, normalizer, alpha, gamma, checked)
+    return call if call is not None else _full(logit, label, normalizer, alpha, gamma, checked)
 
 
 def _same_library(
@@ -121,9 +122,9 @@ def _scalar(xp: Namespace, value: Any, argname: str, logit: Array) -> Scalar:
         _check_float_dtype(xp, value, argname)
         # A 0-D array is held to the rules of a number where its value can be read now; a traced
         # (jax.jit) or lazy (Dask) one cannot be checked without computing it.
-        number = None if kind.read is None else kind.read(value)
-        if number is not None:
-            _check_magnitude(number, repr(value), argname, limit, logit.dtype)
+        now = None if kind.read is None else kind.read(value)
+        if now is not None:
+            _check_magnitude(now, repr(value), argname, limit, logit.dtype)
         return value
     raise TypeError(
         f"{FN}: '{argname}' must be an int, a float or a 0-D floating array, but received "
@@ -174,7 +175,9 @@ def _check_devices(kind: Kind, logit: Array, named: tuple[tuple[str, Any], ...])
             )
 
 
-def _full(logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: str) -> Call:
+def _full(
+    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: Reduction
+) -> Call:
     # 2. logit and label: arrays of one supported library.
     kind = kind_of(logit, "logit")
     xp = kind.namespace
@@ -214,11 +217,6 @@ def _full(logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduc
     return _finish(xp, logit, label, normalizer, alpha, gamma, reduction)
 
 
-def _plain(value: Any) -> Any:
-    """A NumPy subclass (np.memmap, np.recarray) as a plain ndarray view: paths see one type."""
-    return value.view(np.ndarray) if isinstance(value, np.ndarray) else value
-
-
 def _finish(
     xp: Namespace,
     logit: Array,
@@ -226,17 +224,16 @@ def _finish(
     normalizer: Array | None,
     alpha: Scalar,
     gamma: Scalar,
-    reduction: str,
+    reduction: Reduction,
 ) -> Call:
     """The arguments in the form implementations take."""
-    logit, label = _plain(logit), _plain(label)
     # Implementations receive a 0-D normalizer and 0-D alpha/gamma of logit's dtype: the result keeps
     # logit's dtype (Paddle promotes float32 to float64 with a float64 normalizer) and logit's shape
     # (Paddle broadcasts a 0-D logit to [1] with a [1] normalizer).
     if normalizer is not None:
-        normalizer = xp.astype(xp.reshape(_plain(normalizer), ()), logit.dtype, copy=False)
+        normalizer = xp.astype(xp.reshape(normalizer, ()), logit.dtype, copy=False)
     if not isinstance(alpha, float):
-        alpha = xp.astype(_plain(alpha), logit.dtype, copy=False)
+        alpha = xp.astype(alpha, logit.dtype, copy=False)
     if not isinstance(gamma, float):
-        gamma = xp.astype(_plain(gamma), logit.dtype, copy=False)
-    return Call(logit, label, normalizer, alpha, gamma, reduction, xp)  # type: ignore[arg-type]
+        gamma = xp.astype(gamma, logit.dtype, copy=False)
+    return Call(logit, label, normalizer, alpha, gamma, reduction, xp)
