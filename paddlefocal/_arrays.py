@@ -98,9 +98,10 @@ NUMPY_KIND = Kind(
 #: namespace per type; other Array API objects are asked each call.
 _KINDS: dict[type, Kind] = {np.ndarray: NUMPY_KIND}
 
-#: torch.Tensor and its kind, once torch has been seen (the front-end's early route uses them).
+#: torch.Tensor, once torch has been seen, and what the early route compares tensors with:
+#: (torch.Tensor, torch.strided, {float32: limit, float64: limit}, the namespace).
 torch_tensor: type | None = None
-torch_kind: Kind | None = None
+torch_facts: tuple[Any, Any, dict[Any, float], Namespace] | None = None
 
 
 def _torch_inspect(value: Any, argname: str) -> None:
@@ -165,7 +166,7 @@ def _refuse_numpy_subclass(value: Any, argname: str) -> None:
 
 def _new_kind(value: Any, argname: str) -> Kind:
     """The kind of an array type not seen before; raises TypeError for what is not an array."""
-    global torch_tensor, torch_kind
+    global torch_tensor, torch_facts
     if isinstance(value, np.ndarray):
         # Subclasses (np.memmap, np.recarray, a third party's) are NumPy arrays: one library.
         _refuse_numpy_subclass(value, argname)
@@ -203,7 +204,8 @@ def _new_kind(value: Any, argname: str) -> Kind:
         import torch
 
         kind = Kind(namespace, _torch_device, _torch_read, _torch_inspect)
-        torch_tensor, torch_kind = torch.Tensor, kind
+        half_max = {t: float(torch.finfo(t).max) / 2 for t in (torch.float32, torch.float64)}
+        torch_tensor, torch_facts = torch.Tensor, (torch.Tensor, torch.strided, half_max, namespace)
     elif name == "jax":
         kind = Kind(namespace, _jax_device, _read_float)
     elif name == "dask":

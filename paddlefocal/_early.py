@@ -74,12 +74,14 @@ def _torch_early(
     logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: Reduction
 ) -> Call | None:
     """The Call of a valid common torch call (dense tensors on one real device), or None."""
-    import torch
-
-    dtype = logit.dtype
-    if (dtype is not torch.float32 and dtype is not torch.float64) or label.dtype is not dtype:
+    facts = _arrays.torch_facts
+    if facts is None:
         return None
-    strided = torch.strided
+    tensor, strided, limits, xp = facts
+    dtype = logit.dtype
+    limit = limits.get(dtype)  # None for any dtype but float32 and float64
+    if limit is None or label.dtype is not dtype:
+        return None
     if logit.layout is not strided or label.layout is not strided or logit.is_nested:
         return None
     if label.is_nested or label.shape != logit.shape or logit.is_meta:
@@ -87,16 +89,13 @@ def _torch_early(
     device = logit.device
     if label.device != device:
         return None
-    limit = LIMITS[_F32 if dtype is torch.float32 else _F64]
     if not (_number_within(alpha, limit) and _number_within(gamma, limit)):
         return None
     if normalizer is not None:
-        if type(normalizer) is not torch.Tensor:
+        if type(normalizer) is not tensor:
             return None
         n_dtype = normalizer.dtype
-        if (n_dtype is not torch.float32 and n_dtype is not torch.float64) or (
-            normalizer.layout is not strided or normalizer.is_nested
-        ):
+        if n_dtype not in limits or normalizer.layout is not strided or normalizer.is_nested:
             return None
         if normalizer.shape not in ((), (1,)) or normalizer.device != device:
             return None
@@ -104,5 +103,4 @@ def _torch_early(
             normalizer = normalizer.reshape(())
         if n_dtype is not dtype:
             normalizer = normalizer.to(dtype)
-    xp = _arrays.torch_kind.namespace  # type: ignore[union-attr]
     return Call(logit, label, normalizer, float(alpha), float(gamma), reduction, xp)
