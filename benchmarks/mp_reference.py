@@ -126,7 +126,9 @@ def grid(dtype, gammas=None) -> Grid:
     tiny = mp.mpf(float(np.finfo(dtype).tiny))
     eps = mp.mpf(float(np.finfo(dtype).eps))
     rows = {k: [] for k in ("x", "y", "a", "g", "L", "dx", "dy", "nL", "ndx", "ndy", "sdx", "sdy")}
-    for x, y, a, g in itertools.product(LOGITS, LABELS, ALPHAS, GAMMAS if gammas is None else gammas):
+    for x, y, a, g in itertools.product(
+        LOGITS, LABELS, ALPHAS, GAMMAS if gammas is None else gammas
+    ):
         x, y = float(dtype(x)), float(dtype(y))
         rows["x"].append(x)
         rows["y"].append(y)
