@@ -19,6 +19,8 @@ MAGNITUDES = [0.0, 1e-8, 1e-4, 0.01, 0.5, 1, 2, 5, 10, 20, 40, 88, 100, 700, 1e4
 LOGITS = [*sorted({s * m for m in MAGNITUDES for s in (1.0, -1.0)}), np.inf, -np.inf]
 LABELS = [0.0, 1.0, 0.25, 0.5, 0.9]
 GAMMAS = [0.0, 0.5, 1.0, 2.0, 2.5, 5.0]
+#: Negative gammas (Paddle accepts them; the loss then grows as 1 - p_t shrinks): a grid of their own.
+NEGATIVE_GAMMAS = [-0.5, -1.0, -2.0]
 ALPHAS = [0.25, 0.5]
 
 
@@ -110,11 +112,23 @@ def _to_float(value, tiny):
     return v, bool(abs(value) >= tiny)
 
 
-def grid(dtype) -> Grid:
+def _loss_limit_at_infinity(x: float, y: float, a: float, g: float) -> float:
+    """The loss as x -> +-inf. A hard label on its confident side: (1 - p_t) ** g ce ~ exp(-(g+1)|x|),
+    so 0 for g > -1, alpha_t for g = -1, inf below; anything else grows like |x|."""
+    if (x > 0 and y == 1) or (x < 0 and y == 0):
+        if g > -1:
+            return 0.0
+        return float(a * y + (1 - a) * (1 - y)) if g == -1 else np.inf
+    return np.inf
+
+
+def grid(dtype, gammas=None) -> Grid:
     tiny = mp.mpf(float(np.finfo(dtype).tiny))
     eps = mp.mpf(float(np.finfo(dtype).eps))
     rows = {k: [] for k in ("x", "y", "a", "g", "L", "dx", "dy", "nL", "ndx", "ndy", "sdx", "sdy")}
-    for x, y, a, g in itertools.product(LOGITS, LABELS, ALPHAS, GAMMAS):
+    for x, y, a, g in itertools.product(
+        LOGITS, LABELS, ALPHAS, GAMMAS if gammas is None else gammas
+    ):
         x, y = float(dtype(x)), float(dtype(y))
         rows["x"].append(x)
         rows["y"].append(y)
@@ -122,7 +136,7 @@ def grid(dtype) -> Grid:
         rows["g"].append(g)
         args = (mp.mpf(y), mp.mpf(a), mp.mpf(g))
         if np.isinf(x):
-            limit_loss = 0.0 if (x > 0 and y == 1) or (x < 0 and y == 0) else np.inf
+            limit_loss = _loss_limit_at_infinity(x, y, a, g)
             values = [(limit_loss, limit_loss != 0)]
             for fn, terms in ((d_logit, d_logit_terms), (d_label, d_label_terms)):
                 limit = _limit_at_infinity(fn, x, *args)

@@ -21,7 +21,16 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ._reference import alpha_t, focal_factor, log_one_minus_pt, parts
+from ._reference import (
+    alpha_t,
+    confident,
+    focal_ce_confident,
+    focal_factor,
+    log_one_minus_pt,
+    parts,
+    power_of_q,
+    where,
+)
 from ._typing import Array, Namespace, Scalar
 
 
@@ -50,8 +59,8 @@ def focal_elementwise_grads(
     half_tanh = xp.tanh(0.5 * x)
     near_zero = xp.abs(x) < 1.0
     dce_dx = xp.where(near_zero, 0.5 * half_tanh + (0.5 - y), p.sig * (1.0 - y) - p.sig_neg * y)
-    dce_dx = xp.where(p.kept, dce_dx, 0.0)
-    dce_dy = xp.where(p.kept, -x, 0.0)
+    dce_dx = where(xp, p.kept, dce_dx, 0.0)
+    dce_dy = where(xp, p.kept, -x, 0.0)
     dq_dx = p.sig * p.sig_neg * (1.0 - 2.0 * y)
     dq_dy = -half_tanh  # sigmoid(-x) - sigmoid(x), without cancellation near 0
 
@@ -61,10 +70,10 @@ def focal_elementwise_grads(
     # (x = +-inf) is likewise a 0 limit, not 0 * inf.
     qgm1 = q ** (gamma - 1.0)
     finite = xp.isfinite(qgm1)
-    safe_qgm1 = xp.where(finite, qgm1, 0.0)
-    dx_ce = xp.where(dq_dx == 0, 0.0, dq_dx * p.ce)
-    focal_dx = xp.where(finite, gamma * safe_qgm1 * dx_ce, 0.0)
-    focal_dy = xp.where(finite, gamma * safe_qgm1 * (dq_dy * p.ce), 0.0)
+    safe_qgm1 = where(xp, finite, qgm1, 0.0)
+    dx_ce = where(xp, dq_dx == 0, 0.0, dq_dx * p.ce)
+    focal_dx = where(xp, finite, gamma * safe_qgm1 * dx_ce, 0.0)
+    focal_dy = where(xp, finite, gamma * safe_qgm1 * (dq_dy * p.ce), 0.0)
     # Where q is subnormal (a hard label, confidently right: sigmoid(-100) in float32), q and ce carry
     # a few bits each, but their ratio is known: ce / q -> 1 and (dq/dx) / q -> 1 - 2y. So
     # q**(g-1) dq ce = q**g (ce/q) dq becomes q**g dq, and q**g comes from log(1 - p_t).
@@ -81,7 +90,7 @@ def focal_elementwise_grads(
     # The coefficient is evaluated at a harmless label where x is finite: its powers of 0 have infinite
     # derivatives that a second differentiation (gradgradcheck) would multiply by the where's zero.
     at_inf = xp.isinf(x) & p.kept
-    y_inf = xp.where(at_inf, y, 0.5)
+    y_inf = where(xp, at_inf, y, 0.5)
     a_inf = alpha_t(alpha, y_inf)
     one_m_y = 1.0 - y_inf
     coef_pos = (2.0 * alpha - 1.0) * one_m_y ** (gamma + 1.0) - a_inf * (
@@ -89,11 +98,25 @@ def focal_elementwise_grads(
     ) * one_m_y**gamma
     coef_neg = (2.0 * alpha - 1.0) * y_inf ** (gamma + 1.0) + a_inf * (gamma + 1.0) * y_inf**gamma
     coef = xp.where(x > 0, coef_pos, coef_neg)
-    limit = xp.where(coef == 0, 0.0, coef * xp.abs(x))
+    limit = where(xp, coef == 0, 0.0, coef * xp.abs(x))
     d_label = xp.where(at_inf, limit, d_label)
+
+    c = confident(xp, p, x, y, gamma)
+    if c is not None:
+        # gamma < 0, a hard label on its confident side: the powers of 1 - p_t from logs (see
+        # Confident). With s(x) (1 + t) = 1, ce = log1p(t) and ce / q = (1 + t) r:
+        #   dL/dx = -(2y - 1) A q**(g+1) (1 + g r)
+        #   dL/dy = q**g [(2 alpha - 1) ce + A (g (1 + t) r dq/dy - x)]
+        # where q**g may overflow with the result, and the bracket holds the cancelling terms.
+        qg_ce = xp.where(c.region, focal_ce_confident(xp, c, gamma), qg_ce)
+        d_logit_c = (1.0 - 2.0 * y) * a_t * power_of_q(xp, c, gamma + 1.0) * (1.0 + gamma * c.r)
+        bracket = (2.0 * alpha - 1.0) * c.l1p + a_t * (gamma * (1.0 + c.e) * c.r * dq_dy - x)
+        d_label_c = power_of_q(xp, c, gamma) * bracket
+        d_logit = xp.where(c.region, d_logit_c, d_logit)
+        d_label = xp.where(c.region, d_label_c, d_label)
 
     d_alpha = (2.0 * y - 1.0) * qg_ce
     # q**g log q -> 0 as q -> 0 for g > 0, and log q = 0 at q = 1: where either holds the loss does not
     # depend on gamma, even against an infinite ce.
-    d_gamma = xp.where((log_q != 0) & (qg_ce != 0), a_t * qg_ce * log_q, 0.0)
+    d_gamma = where(xp, (log_q != 0) & (qg_ce != 0), a_t * qg_ce * log_q, 0.0)
     return ElementwiseGrads(d_logit, d_label, d_alpha, d_gamma)

@@ -31,19 +31,34 @@ def sigmoid_focal_loss(
     Parameters
     ----------
     logit : array
-        Logits of shape ``[N, *]`` (any shape, 0-D and 1-D included), dtype float32 or float64.
+        Logits of shape ``[N, *]`` (any shape, 0-D and 1-D included), dtype float32 or float64. Any
+        NumPy ndarray subclass counts as a NumPy array (``np.memmap``, ``np.recarray``, a third
+        party's); ``np.matrix`` is refused (it is always 2-D and its reductions keep two dimensions:
+        pass ``np.asarray(logit)``), and so are masked arrays, NumPy's and Dask's (``da.ma``): their
+        mask would be ignored. torch tensors must be dense (strided): sparse and nested tensors are
+        refused. A sharded JAX array is on the set of devices it spans.
     label : array
         Targets of the same shape, library and dtype as ``logit``: 0 for the negative class, 1 for the
         positive class; soft labels in between are allowed, and an element whose label is -100
-        (Paddle's ``ignore_index``) contributes 0.
+        (Paddle's ``ignore_index``) contributes 0. The shapes must be known: a Dask array made by
+        boolean indexing needs ``compute_chunk_sizes()`` first.
     normalizer : array, optional
         An array of shape ``[]`` or ``[1]`` of the same library, float32 or float64, that the per-element
         loss is divided by: in object detection, the number of positive samples. It is cast to
-        ``logit``'s dtype. Default None: no normalization.
+        ``logit``'s dtype. With NumPy arrays a NumPy float scalar (``np.sum(fg_num) + 1.0``) is a 0-D
+        array and is accepted; Python numbers are not (Paddle takes tensors only). For ``'sum'`` and
+        ``'mean'`` the reduced total is divided: a zero normalizer gives inf for a positive total and
+        nan for a zero one; for ``'none'`` each element is divided (0/0 is nan). Default None: no
+        normalization.
     alpha : int, float or 0-D array, optional
-        Weight of the positive class; the negative class gets ``1 - alpha``. Default 0.25.
+        Weight of the positive class; the negative class gets ``1 - alpha``. Finite, and at most half
+        the largest number of ``logit``'s dtype in magnitude (so that ``2 alpha - 1`` is finite). A
+        0-D array is checked like a number where its value is known; a traced one (under
+        ``jax.jit``) or a lazy one (Dask) cannot be, and a nan there gives a nan loss. Default 0.25.
     gamma : int, float or 0-D array, optional
-        Focusing parameter; ``gamma = 0`` is the alpha-weighted binary cross-entropy. Default 2.0.
+        Focusing parameter; ``gamma = 0`` is the alpha-weighted binary cross-entropy. The same rules
+        as ``alpha``. Negative values are allowed (as in Paddle) and computed in log space. Default
+        2.0.
     reduction : {'sum', 'mean', 'none'}, optional
         ``'none'`` returns the per-element loss, ``'mean'`` its mean and ``'sum'`` its sum. Default
         ``'sum'``.
@@ -60,14 +75,18 @@ def sigmoid_focal_loss(
     ------
     ValueError
         If ``reduction`` is not exactly ``'sum'``, ``'mean'`` or ``'none'`` (Paddle's message); if
-        ``label``'s shape differs from ``logit``'s; if ``normalizer`` has two or more dimensions (Paddle's
-        message) or a shape other than ``[]`` or ``[1]``; if ``alpha`` or ``gamma`` is a non-finite number
-        or an array that is not 0-D; if the arrays are on different devices (or on torch's ``meta``).
+        ``label``'s shape differs from ``logit``'s, or a shape is unknown (Dask's unknown chunk
+        sizes); if ``normalizer`` has two or more dimensions (Paddle's message) or a shape other than
+        ``[]`` or ``[1]``; if ``alpha`` or ``gamma`` is not finite (a number, or a 0-D array whose
+        value is known), too large for ``logit``'s dtype or for a float (``10**400``), or an array
+        that is not 0-D; if the arrays are on different devices (or on torch's ``meta``).
     TypeError
-        If ``logit`` or ``label`` is not an array of a supported library; if the arrays come from
-        different libraries; if a dtype is not float32 or float64, or ``label``'s differs from
-        ``logit``'s; if ``normalizer`` is not an array (a Python number, say); if ``alpha`` or ``gamma``
-        is not an int, a float or a 0-D floating array (a bool, say).
+        If ``logit`` or ``label`` is not an array of a supported library (a list, a NumPy scalar, an
+        object with ``__array_namespace__`` but no ``dtype``), or is a masked array, an ``np.matrix``,
+        or a sparse or nested torch tensor; if the arrays come from different libraries; if a dtype
+        is not float32 or float64, or ``label``'s differs from ``logit``'s; if ``normalizer`` is not
+        an array (a Python number, say); if ``alpha`` or ``gamma`` is not an int, a float or a 0-D
+        floating array (a bool, say).
 
     Notes
     -----

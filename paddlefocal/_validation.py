@@ -1,175 +1,32 @@
 """Argument checks of the front-end, in Paddle's order, with Paddle's messages where Paddle has one.
 
-Each check raises from here, before any computation, so that a fast path never sees an argument it would
-have to re-check, and a user never sees an error from deep inside a backend.
+Each check raises from here (or from ``_arrays``, which recognises arrays), before any computation, so
+that a fast path never sees an argument it would have to re-check, and a user never sees an error from
+deep inside a backend.
+
+The common calls take an early route (``_early``) that only confirms they are valid; anything else, and
+every error, takes the full route here, which says exactly what is wrong.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import sys
-from typing import Any
+from typing import Any, cast
 
-import array_api_compat
 import numpy as np
 
-from . import _libraries
+from . import _arrays
+from ._arrays import FN, Kind, describe, describe_device, kind_of, type_name
 from ._call import Call
-from ._registry import namespace_for
+from ._early import LIMITS, early_call
 from ._typing import Array, Namespace, Reduction, Scalar
 
 REDUCTIONS = ("sum", "mean", "none")
-_FN = "sigmoid_focal_loss"
 
-
-def _describe(value: Any) -> str:
-    """A short description of a value for an error message: its type, and its repr when short."""
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"
-
-
-#: Array types whose namespace depends on the type alone (not on the array): looked up once each.
-#: Array API objects of other libraries may carry a per-array API version, so they are asked each time.
-_TYPE_NAMESPACES: dict[type, Namespace] = {}
-
-
-def _namespace_per_type(value: Any) -> bool:
-    """Whether ``value``'s library (in the table) has one namespace for all arrays of a type."""
-    return any(
-        lib.namespace_per_type
-        and lib.namespace is None
-        and lib.module in sys.modules
-        and lib.is_array(value)
-        for lib in _libraries.LIBRARIES
-    )
-
-
-def _is_array(value: Any) -> bool:
-    if type(value) in _TYPE_NAMESPACES:
-        return True
-    # NumPy scalars (np.float32(1.0)) pass array_api_compat's check but are not arrays: Paddle takes only
-    # Tensors, and a 0-D result of a scalar would come back as a scalar.
-    if isinstance(value, np.generic):
-        return False
-    try:
-        if array_api_compat.is_array_api_obj(value):
-            return True
-    except Exception:
-        return False
-    # A library that array-api-compat does not know, served by a registered backend (Paddle).
-    return namespace_for(value) is not None
-
-
-#: NumPy 2.1+ implements the Array API standard in its main namespace; array_api_compat's wrapper
-#: module would add ~150 ms to the first call (it imports numpy.f2py among others).
-_NUMPY_IS_STANDARD = tuple(int(part) for part in np.__version__.split(".")[:2]) >= (2, 1)
-if _NUMPY_IS_STANDARD:
-    _TYPE_NAMESPACES[np.ndarray] = np
-
-
-def _namespace_of(value: Any, argname: str) -> Namespace:
-    cached = _TYPE_NAMESPACES.get(type(value))
-    if cached is not None:
-        return cached
-    if not _is_array(value):
-        raise TypeError(
-            f"{_FN}: '{argname}' must be an array of a supported library (NumPy, CuPy, torch, JAX, "
-            f"Dask or any Array API library), but received {_describe(value)}"
-        )
-    if isinstance(value, np.ma.MaskedArray):
-        raise TypeError(
-            f"{_FN}: '{argname}' must not be a NumPy masked array (its mask would be ignored); "
-            "pass a plain array and drop the masked elements, or give them label -100"
-        )
-    provided = namespace_for(value)
-    if provided is not None:
-        return provided
-    try:
-        namespace = array_api_compat.array_namespace(value)
-    except Exception as exc:  # an object that pretends to be an array
-        raise TypeError(
-            f"{_FN}: '{argname}' claims to be an array but its namespace cannot be used: {exc}"
-        ) from exc
-    # Exact library types only: a subclass (np.matrix, a third party's ndarray) is asked each time.
-    if _namespace_per_type(value) and not _is_subclass_of_base(value):
-        _TYPE_NAMESPACES[type(value)] = namespace
-    return namespace
-
-
-def _is_subclass_of_base(value: Any) -> bool:
-    """Whether ``value`` is an instance of a strict subclass of NumPy's ndarray."""
-    return isinstance(value, np.ndarray) and type(value) is not np.ndarray
-
-
-def _library(value: Any) -> str:
-    return type(value).__module__.split(".")[0]
-
-
-def _same_namespace(xp: Namespace, value: Any, argname: str, logit: Any) -> None:
-    other = _namespace_of(value, argname)
-    if other is not xp:
-        raise TypeError(
-            f"{_FN}: '{argname}' must be an array of the same library as 'logit' "
-            f"({_library(logit)}.{type(logit).__name__}), but received "
-            f"{_library(value)}.{type(value).__name__}"
-        )
-
-
-def _check_float_dtype(xp: Namespace, value: Array, argname: str) -> None:
-    if value.dtype not in (xp.float32, xp.float64):
-        raise TypeError(
-            f"{_FN}: '{argname}' must have dtype float32 or float64, but received dtype {value.dtype}"
-        )
-
-
-def _shape(value: Array) -> tuple[Any, ...]:
-    return tuple(value.shape)
-
-
-def _device(value: Array) -> Any:
-    try:
-        return array_api_compat.device(value)
-    except Exception:
-        # Libraries outside the Array API (Paddle) name their device otherwise.
-        place = getattr(value, "place", None)
-        return None if place is None else str(place)
-
-
-def _scalar(xp: Namespace, value: Any, argname: str, logit: Array) -> Scalar:
-    # bool is an int subclass: alpha=True is almost surely a mistake, not alpha=1.
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(
-            f"{_FN}: '{argname}' must be an int or a float, but received {_describe(value)}"
-        )
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        if not math.isfinite(number):
-            raise ValueError(f"{_FN}: '{argname}' must be finite, but received {value!r}")
-        return number
-    if _is_array(value):
-        _same_namespace(xp, value, argname, logit)
-        if value.ndim != 0:
-            raise ValueError(
-                f"{_FN}: '{argname}' must be a number or a 0-D array, but received an array of "
-                f"shape {_shape(value)}"
-            )
-        _check_float_dtype(xp, value, argname)
-        return value
-    raise TypeError(
-        f"{_FN}: '{argname}' must be an int, a float or a 0-D floating array, but received "
-        f"{_describe(value)}"
-    )
-
-
-def _check_torch_meta(value: Any, argname: str) -> None:
-    if array_api_compat.is_torch_array(value) and value.is_meta:
-        raise ValueError(
-            f"{_FN}: '{argname}' is on torch's 'meta' device, which holds no data; "
-            "pass a tensor on 'cpu' or 'cuda'"
-        )
+#: LIMITS for other libraries' dtype objects, keyed by (type, dtype): array-api-strict warns when its
+#: dtypes are compared with NumPy's.
+_OTHER_LIMITS: dict[tuple[type, Any], float] = {}
 
 
 def validate(
@@ -184,72 +41,180 @@ def validate(
     # 1. Paddle checks reduction before anything else, with this message.
     if not isinstance(reduction, str) or reduction not in REDUCTIONS:
         raise ValueError(
-            f"The value of 'reduction' in {_FN} should be 'sum', 'mean' or 'none', but received "
+            f"The value of 'reduction' in {FN} should be 'sum', 'mean' or 'none', but received "
             f"{reduction}, which is not allowed."
         )
-    checked: Reduction = reduction  # type: ignore[assignment]  # narrowed by the check above
+    checked = cast(Reduction, reduction)
+    call = early_call(logit, label, normalizer, alpha, gamma, checked)
+    return call if call is not None else _full(logit, label, normalizer, alpha, gamma, checked)
+
+
+def _same_library(
+    xp: Namespace, value: Any, argname: str, logit: Any, received: Any = None
+) -> Kind:
+    """The kind of ``value``, an array of ``logit``'s library; ``received`` is what the caller gave."""
+    other = kind_of(value, argname)
+    if other.namespace is not xp:
+        raise TypeError(
+            f"{FN}: '{argname}' must be an array of the same library as 'logit' "
+            f"({type_name(logit)}), but received {type_name(value if received is None else received)}"
+        )
+    return other
+
+
+def _check_float_dtype(xp: Namespace, value: Array, argname: str) -> None:
+    if value.dtype not in (xp.float32, xp.float64):
+        raise TypeError(
+            f"{FN}: '{argname}' must have dtype float32 or float64, but received dtype {value.dtype}"
+        )
+
+
+def _shape(value: Array) -> tuple[Any, ...]:
+    return tuple(value.shape)
+
+
+def _limit(xp: Namespace, dtype: Any) -> float:
+    """The largest magnitude of alpha and gamma for ``dtype`` (see ``LIMITS``)."""
+    if isinstance(dtype, np.dtype):
+        limit = LIMITS.get(dtype)
+        return float(xp.finfo(dtype).max) / 2 if limit is None else limit
+    key = (type(dtype), dtype)
+    try:
+        return _OTHER_LIMITS[key]
+    except KeyError:
+        limit = _OTHER_LIMITS[key] = float(xp.finfo(dtype).max) / 2
+    except TypeError:  # an unhashable dtype object: asked each time
+        limit = float(xp.finfo(dtype).max) / 2
+    return limit
+
+
+def _check_magnitude(number: float, shown: str, argname: str, limit: float, dtype: Any) -> None:
+    if not math.isfinite(number):
+        raise ValueError(f"{FN}: '{argname}' must be finite, but received {shown}")
+    if abs(number) > limit:
+        raise ValueError(
+            f"{FN}: '{argname}' must be finite in logit's dtype {dtype} (at most {limit:.4g} in "
+            f"magnitude), but received {shown}"
+        )
+
+
+def _scalar(xp: Namespace, value: Any, argname: str, logit: Array) -> Scalar:
+    limit = _limit(xp, logit.dtype)
+    # bool is an int subclass: alpha=True is almost surely a mistake, not alpha=1.
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{FN}: '{argname}' must be an int or a float, but received {describe(value)}"
+        )
+    if isinstance(value, numbers.Real):
+        try:
+            number = float(value)
+        except OverflowError:  # 10**400, Fraction(10**400, 3)
+            number = math.inf
+        _check_magnitude(number, describe(value), argname, limit, logit.dtype)
+        return number
+    if _arrays.is_array(value):
+        kind = _same_library(xp, value, argname, logit)
+        if value.ndim != 0:
+            raise ValueError(
+                f"{FN}: '{argname}' must be a number or a 0-D array, but received an array of "
+                f"shape {_shape(value)}"
+            )
+        _check_float_dtype(xp, value, argname)
+        # A 0-D array is held to the rules of a number where its value can be read now; a traced
+        # (jax.jit) or lazy (Dask) one cannot be checked without computing it.
+        now = None if kind.read is None else kind.read(value)
+        if now is not None:
+            _check_magnitude(now, repr(value), argname, limit, logit.dtype)
+        return value
+    raise TypeError(
+        f"{FN}: '{argname}' must be an int, a float or a 0-D floating array, but received "
+        f"{describe(value)}"
+    )
+
+
+def _normalizer(xp: Namespace, given: Any, logit: Array) -> Array:
+    normalizer = given
+    if isinstance(given, np.generic):
+        # np.sum(fg_num) + 1.0 is a NumPy scalar: a 0-D array of NumPy. (Python numbers stay refused.)
+        normalizer = np.asarray(given)
+    elif not _arrays.is_array(given):
+        raise TypeError(
+            f"{FN}: 'normalizer' must be None or an array of shape [] or [1] of the same library "
+            f"as 'logit', but received {describe(given)}"
+        )
+    _same_library(xp, normalizer, "normalizer", logit, given)
+    if normalizer.ndim > 1:
+        raise ValueError(
+            f"Expected zero or one dimension of normalizer in {FN} but got {normalizer.ndim}."
+        )
+    if _shape(normalizer) not in ((), (1,)):
+        raise ValueError(
+            f"{FN}: 'normalizer' must have shape [] or [1], but received shape "
+            f"{list(_shape(normalizer))}"
+        )
+    _check_float_dtype(xp, normalizer, "normalizer")
+    return normalizer
+
+
+def _check_devices(kind: Kind, logit: Array, named: tuple[tuple[str, Any], ...]) -> None:
+    for name, value in named:
+        if getattr(value, "is_meta", False) is True:
+            raise ValueError(
+                f"{FN}: '{name}' is on torch's 'meta' device, which holds no data; "
+                "pass a tensor on 'cpu' or 'cuda'"
+            )
+    reference = kind.device(logit)
+    if reference is None:
+        return
+    for name, value in named[1:]:
+        device = kind.device(value)
+        if device is not None and device != reference:
+            raise ValueError(
+                f"{FN}: all arrays must be on one device, but 'logit' is on "
+                f"{describe_device(reference)} and '{name}' is on {describe_device(device)}"
+            )
+
+
+def _full(
+    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: Reduction
+) -> Call:
     # 2. logit and label: arrays of one supported library.
-    xp = _namespace_of(logit, "logit")
-    _same_namespace(xp, label, "label", logit)
+    kind = kind_of(logit, "logit")
+    xp = kind.namespace
+    _same_library(xp, label, "label", logit)
     # 3. dtypes: Paddle registers its kernels for float32 and float64 only.
     _check_float_dtype(xp, logit, "logit")
     _check_float_dtype(xp, label, "label")
     if label.dtype != logit.dtype:
         raise TypeError(
-            f"{_FN}: 'label' must have the same dtype as 'logit' ({logit.dtype}), but received "
+            f"{FN}: 'label' must have the same dtype as 'logit' ({logit.dtype}), but received "
             f"dtype {label.dtype}"
         )
-    # 4. shapes: equal, no broadcasting.
+    # 4. shapes: known, equal, no broadcasting.
+    _arrays.check_known_shape(logit, "logit")
+    _arrays.check_known_shape(label, "label")
     if _shape(label) != _shape(logit):
         raise ValueError(
-            f"{_FN}: 'label' must have the same shape as 'logit' (no broadcasting), but received "
+            f"{FN}: 'label' must have the same shape as 'logit' (no broadcasting), but received "
             f"label shape {list(_shape(label))} and logit shape {list(_shape(logit))}"
         )
     # 5. normalizer: None, or a 0-D / [1] floating array of the same library.
     if normalizer is not None:
-        if not _is_array(normalizer):
-            raise TypeError(
-                f"{_FN}: 'normalizer' must be None or an array of shape [] or [1] of the same library "
-                f"as 'logit', but received {_describe(normalizer)}"
-            )
-        _same_namespace(xp, normalizer, "normalizer", logit)
-        if normalizer.ndim > 1:
-            raise ValueError(
-                f"Expected zero or one dimension of normalizer in {_FN} but got {normalizer.ndim}."
-            )
-        if _shape(normalizer) not in ((), (1,)):
-            raise ValueError(
-                f"{_FN}: 'normalizer' must have shape [] or [1], but received shape "
-                f"{list(_shape(normalizer))}"
-            )
-        _check_float_dtype(xp, normalizer, "normalizer")
+        normalizer = _normalizer(xp, normalizer, logit)
     # 6. alpha and gamma.
     alpha = _scalar(xp, alpha, "alpha", logit)
     gamma = _scalar(xp, gamma, "gamma", logit)
     # 7. one device for all arrays.
-    arrays = {
-        "logit": logit,
-        "label": label,
-        "normalizer": normalizer,
-        "alpha": alpha,
-        "gamma": gamma,
-    }
-    present = {name: value for name, value in arrays.items() if _is_array(value)}
-    if type(logit) is np.ndarray:
-        # NumPy arrays are all on the CPU; the comparisons below cost more than the whole small call.
-        return _finish(xp, logit, label, normalizer, alpha, gamma, checked)
-    for name, value in present.items():
-        _check_torch_meta(value, name)
-    reference_device = _device(logit)
-    for name, value in present.items():
-        device = _device(value)
-        if device is not None and reference_device is not None and device != reference_device:
-            raise ValueError(
-                f"{_FN}: all arrays must be on one device, but 'logit' is on {reference_device} and "
-                f"'{name}' is on {device}"
-            )
-
-    return _finish(xp, logit, label, normalizer, alpha, gamma, checked)
+    named = (
+        ("logit", logit),
+        ("label", label),
+        ("normalizer", normalizer),
+        ("alpha", alpha),
+        ("gamma", gamma),
+    )
+    arrays = tuple((n, v) for n, v in named if v is not None and not isinstance(v, float))
+    _check_devices(kind, logit, arrays)
+    return _finish(xp, logit, label, normalizer, alpha, gamma, reduction)
 
 
 def _finish(

@@ -203,3 +203,68 @@ def test_bool_alpha_is_refused_where_paddle_takes_it_as_a_number():
     assert np.isfinite(paddle_loss(x, y, None, True, 2.0, "sum"))
     with pytest.raises(TypeError, match="'alpha' must be an int or a float"):
         F.sigmoid_focal_loss(x, y, alpha=True)
+
+
+def test_non_finite_0d_alpha_is_refused_where_paddle_returns_nan():
+    paddle, PF = _pd()
+    x = np.zeros((2, 3), np.float32)
+    y = np.ones((2, 3), np.float32)
+    nan = np.asarray(np.nan, np.float32)
+    out = PF.sigmoid_focal_loss(
+        paddle.to_tensor(x), paddle.to_tensor(y), alpha=paddle.to_tensor(nan)
+    )
+    assert np.isnan(out.numpy())
+    with pytest.raises(ValueError, match="'alpha' must be finite"):
+        F.sigmoid_focal_loss(x, y, alpha=nan)
+
+
+def test_alpha_too_large_for_the_dtype_is_refused_where_paddle_returns_nan():
+    paddle, PF = _pd()
+    x = np.zeros((2, 3), np.float32)
+    y = np.ones((2, 3), np.float32)
+    assert np.isnan(paddle_loss(x, y, None, 1e300, 2.0, "sum"))
+    with pytest.raises(
+        ValueError, match=r"'alpha' must be finite in logit's dtype float32 \(at most"
+    ):
+        F.sigmoid_focal_loss(x, y, alpha=1e300)
+    with pytest.raises(TypeError, match="dtype must be any of"):
+        PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), alpha=10**400)
+    with pytest.raises(ValueError, match="'alpha' must be finite, but received int 1000"):
+        F.sigmoid_focal_loss(x, y, alpha=10**400)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_negative_gamma_is_computed_where_paddle_gives_nan(dtype):
+    torch = pytest.importorskip("torch")
+    x = np.array([[100.0, 45.0, np.inf, -np.inf, 2.0]], dtype)
+    y = np.array([[1.0, 1.0, 1.0, 0.0, 1.0]], dtype)
+    theirs, p_dx, _, _ = paddle_loss(x, y, None, 0.25, -1.0, "none", grads=True)
+    assert np.isnan(theirs[0, :4]).all() and np.isnan(p_dx[0, :2]).all()
+    ours = F.sigmoid_focal_loss(x, y, gamma=-1.0, reduction="none")
+    # alpha_t ce / (1 - p_t) = alpha_t (1 + t) log1p(t) / t with t = exp(-|x|): 1 to within t.
+    np.testing.assert_allclose(ours[0, :4], [0.25, 0.25, 0.25, 0.75], rtol=1e-6)
+    np.testing.assert_allclose(ours[0, 4], theirs[0, 4], rtol=1e-6)  # agreement elsewhere
+    # The gradient through the written-out derivative (a 0-D tensor gamma takes it on every path).
+    xt = torch.tensor(x[:, :2], requires_grad=True)
+    F.sigmoid_focal_loss(
+        xt, torch.tensor(y[:, :2]), gamma=torch.tensor(-1.0, dtype=xt.dtype)
+    ).backward()
+    assert torch.isfinite(xt.grad).all() and float(xt.grad.abs().max()) < 1e-12
+
+
+def test_zero_normalizer_divides_the_total_where_paddle_divides_each_element():
+    x = np.array([[20.0, np.inf, 0.5, 0.5]], np.float32)
+    y = np.array([[1.0, 1.0, -100.0, 1.0]], np.float32)
+    zero = np.array([0.0], np.float32)
+    theirs = paddle_loss(x, y, zero, reduction="none")
+    ours = F.sigmoid_focal_loss(x, y, normalizer=zero, reduction="none")
+    # 0/0 is nan for both; Paddle rounds logit 20's loss (about 2.2e-27) to 0, so 0/0 there too.
+    np.testing.assert_array_equal(theirs, [[np.nan, np.nan, np.nan, np.inf]])
+    np.testing.assert_array_equal(ours, [[np.inf, np.nan, np.nan, np.inf]])
+    for reduction in ("sum", "mean"):
+        assert np.isnan(paddle_loss(x, y, zero, reduction=reduction))
+        assert F.sigmoid_focal_loss(x, y, normalizer=zero, reduction=reduction) == np.inf
+        # All losses exactly 0: nothing to take a limit of, nan as in Paddle.
+        exact = (x[:, 1:3], y[:, 1:3])
+        assert np.isnan(paddle_loss(*exact, zero, reduction=reduction))
+        assert np.isnan(F.sigmoid_focal_loss(*exact, normalizer=zero, reduction=reduction))

@@ -120,10 +120,23 @@ def test_normalizer_shape_other_than_0d_or_1_is_refused(shape):
         F.sigmoid_focal_loss(X, Y, normalizer=np.ones(shape, np.float32))
 
 
-@pytest.mark.parametrize("bad", [2.0, 2, "2", [2.0], np.float32(2.0)])
+@pytest.mark.parametrize("bad", [2.0, 2, "2", [2.0], True])
 def test_normalizer_that_is_not_an_array_is_a_type_error(bad):
     with pytest.raises(TypeError, match="'normalizer' must be None or an array"):
         F.sigmoid_focal_loss(X, Y, normalizer=bad)
+
+
+@pytest.mark.parametrize("scalar", [np.float32(2.0), np.float64(2.0)])
+def test_numpy_scalar_normalizer_is_a_0d_numpy_array(scalar):
+    want = F.sigmoid_focal_loss(X, Y, normalizer=np.asarray(2.0, np.float32))
+    got = F.sigmoid_focal_loss(X, Y, normalizer=scalar)
+    assert type(got) is np.ndarray and got.dtype == np.float32
+    assert got == want
+
+
+def test_numpy_integer_scalar_normalizer_is_refused_by_its_dtype():
+    with pytest.raises(TypeError, match=r"'normalizer' must have dtype float32 or float64.*int64"):
+        F.sigmoid_focal_loss(X, Y, normalizer=np.int64(2))
 
 
 def test_normalizer_int_is_a_type_error(paddle):
