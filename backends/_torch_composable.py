@@ -65,8 +65,11 @@ class CompiledFocalLoss(torch.autograd.Function):
         logit, label, normalizer, alpha, gamma, reduction = inputs
         ctx.reduction = reduction
         ctx.scalars = tuple(v if not isinstance(v, torch.Tensor) else None for v in (alpha, gamma))
-        tensors = (logit, label, normalizer) + tuple(
-            v if isinstance(v, torch.Tensor) else None for v in (alpha, gamma)
+        tensors = (
+            logit,
+            label,
+            normalizer,
+            *(v if isinstance(v, torch.Tensor) else None for v in (alpha, gamma)),
         )
         ctx.save_for_backward(*tensors)
         ctx.save_for_forward(*tensors)

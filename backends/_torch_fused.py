@@ -18,7 +18,6 @@ from typing import Any
 
 import array_api_compat.torch as xp_torch
 import torch
-import torch.nn.functional as tnf
 
 from paddlefocal._derivatives import focal_elementwise_grads
 from paddlefocal._reference import focal_elementwise
