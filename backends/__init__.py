@@ -1,15 +1,28 @@
-"""Fast paths per array library, and the public registry that chooses among them.
+"""Fast paths per array library, and the registry that chooses among them.
 
-Installed as ``paddlefocal.backends``; the registry itself lives in ``paddlefocal._registry`` so that
-the documentation tools, which read ``paddlefocal/`` from source, find it.
+This package is installed as ``paddlefocal.backends``: one module per library's fast path
+(``numpy``, ``torch``, ``jax``, ``dask``, ``paddle``), imported only when the caller passes that
+library's arrays, and the public registry below. The registry's code lives in the core
+(``paddlefocal._registry``) because the front-end uses it on every call and the fast paths import the
+core, not the other way round; this module is its public face.
+
+A path is a function ``path(call) -> array`` taking one validated ``Call`` (path interface version
+``PATH_API``). A new argument of the loss becomes a new ``Call`` field with a default, so a backend
+written for version 1 keeps working.
+
+Examples
+--------
+>>> import numpy as np
+>>> from paddlefocal import backends
+>>> backends.path_name(np.zeros(3, np.float32))
+'numpy'
 """
 
+from paddlefocal._call import PATH_API, Call
+from paddlefocal._info import info
+from paddlefocal._plugin import ENTRY_POINT_GROUP, Backend, Path
 from paddlefocal._registry import (
-    ENTRY_POINT_GROUP,
     REFERENCE,
-    Backend,
-    Implementation,
-    info,
     namespace_for,
     path_name,
     register,
@@ -20,9 +33,11 @@ from paddlefocal._registry import (
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "PATH_API",
     "REFERENCE",
     "Backend",
-    "Implementation",
+    "Call",
+    "Path",
     "info",
     "namespace_for",
     "path_name",

@@ -26,9 +26,8 @@ def _tensor_like(value: Any, like: paddle.Tensor) -> paddle.Tensor:
 
 
 def _where(condition: paddle.Tensor, a: Any, b: Any) -> paddle.Tensor:
-    like = a if isinstance(a, paddle.Tensor) else b if isinstance(b, paddle.Tensor) else None
-    if like is None:
-        like = paddle.zeros(condition.shape, dtype=paddle.get_default_dtype())
+    # paddle.where takes tensors only; the reference formulas pass at least one tensor per call.
+    like = a if isinstance(a, paddle.Tensor) else b
     a, b = _tensor_like(a, like), _tensor_like(b, like)
     return paddle.where(condition, a, b)
 

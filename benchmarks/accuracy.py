@@ -11,13 +11,9 @@ bound/eps of the terms' size) are counted apart, as no floating-point evaluation
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
+# A sibling of this script (its folder is on sys.path when it runs).
 import mp_reference as mpr
 
 import paddlefocal.nn.functional as F

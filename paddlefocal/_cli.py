@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from ._info import installed
+from ._libraries import LIBRARIES, Library, by_name
 
 DESCRIPTION = """\
 Paddle's sigmoid_focal_loss for NumPy, torch, JAX, Dask and any Array API library.
@@ -18,7 +20,7 @@ Without a command, runs Paddle's documented example on every installed library a
 (0.65782464 in float32) with the time per call."""
 
 
-BACKENDS = ("numpy", "torch", "jax", "dask", "array-api-strict")
+BACKENDS = tuple(library.name for library in LIBRARIES)
 
 
 class CliError(Exception):
@@ -110,43 +112,22 @@ def _normalizer(text: str | None, dtype: Any) -> np.ndarray | None:
         return _load(text, "--normalizer")
 
 
-def _convert(backend: str) -> Any:
-    """A function taking a NumPy array to the backend's array type."""
-    if backend not in BACKENDS:
-        raise CliError(
-            f"--backend: unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}"
-        )
+def _library(name: str) -> Library:
+    """The table's entry for ``--backend``, installed."""
     try:
-        if backend == "numpy":
-            return lambda a: a
-        if backend == "torch":
-            import torch
-
-            return torch.from_numpy
-        if backend == "jax":
-            import jax
-
-            jax.config.update("jax_enable_x64", True)
-            import jax.numpy as jnp
-
-            return jnp.asarray
-        if backend == "dask":
-            import dask.array as da
-
-            return da.from_array
-        import array_api_strict
-
-        return array_api_strict.asarray
-    except ImportError:
-        raise CliError(f"--backend {backend}: the library is not installed") from None
-
-
-def _to_numpy(result: Any) -> np.ndarray:
-    if hasattr(result, "compute"):
-        result = result.compute()
-    if hasattr(result, "detach"):
-        result = result.detach().cpu().numpy()
-    return np.asarray(result)
+        library = by_name(name)
+    except ValueError:
+        raise CliError(
+            f"--backend: unknown backend {name!r}; choose one of {', '.join(BACKENDS)}"
+        ) from None
+    if not installed(library):
+        hint = (
+            f'pip install "paddlefocal[{library.extra}]"'
+            if library.extra
+            else f"pip install {library.module}"
+        )
+        raise CliError(f"--backend {name}: the library is not installed ({hint})")
+    return library
 
 
 def _compute(args: argparse.Namespace) -> int:
@@ -155,16 +136,16 @@ def _compute(args: argparse.Namespace) -> int:
     logit = _load(args.logit, "--logit")
     label = _load(args.label, "--label")
     normalizer = _normalizer(args.normalizer, logit.dtype)
-    to_backend = _convert(args.backend)
-    arrays = [to_backend(a) for a in (logit, label)]
-    norm = None if normalizer is None else to_backend(normalizer)
+    library = _library(args.backend)
+    arrays = [library.from_numpy(a, "cpu") for a in (logit, label)]
+    norm = None if normalizer is None else library.from_numpy(normalizer, "cpu")
     try:
         result = sigmoid_focal_loss(
             arrays[0], arrays[1], norm, args.alpha, args.gamma, args.reduction
         )
     except (TypeError, ValueError) as exc:
         raise CliError(str(exc)) from None
-    value = _to_numpy(result)
+    value = library.to_numpy(result)
     if args.out:
         try:
             np.save(args.out, value)
@@ -176,9 +157,9 @@ def _compute(args: argparse.Namespace) -> int:
 
 
 def _backends() -> int:
-    from ._registry import info
+    from ._info import info
 
-    rows = info()
+    rows = [row for row in info() if row["installed"]]
     print(f"{'library':<18} {'version':<14} {'path':<10} devices")
     for row in rows:
         devices = ", ".join(row["devices"])

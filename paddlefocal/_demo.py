@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from . import _libraries
+from ._info import installed
+from ._libraries import Library
 from ._loss import sigmoid_focal_loss
 
 #: Paddle's documented example: logits, labels, and the number of positives as normalizer.
@@ -28,56 +31,27 @@ class Row:
     microseconds: float
 
 
-def _seed_inputs(xp: Any, device: Any = None) -> tuple[Any, Any, Any]:
-    kwargs = {} if device is None else {"device": device}
-    logit = xp.asarray(np.asarray(SEED_LOGIT, np.float32), **kwargs)
-    label = xp.asarray(np.asarray(SEED_LABEL, np.float32), **kwargs)
-    # np.sum returns a NumPy scalar; asarray keeps the normalizer an array on every library.
-    fg_num = xp.asarray(xp.sum(xp.astype(label >= 1.0, xp.float32)))
-    return logit, label, fg_num
+def _seed_arrays(library: Library, device: str) -> tuple[Any, Any, Any]:
+    """The seed's logit, label and number of positives as arrays of ``library`` on ``device``."""
+    logit = np.asarray(SEED_LOGIT, np.float32)
+    label = np.asarray(SEED_LABEL, np.float32)
+    fg_num = np.asarray(np.sum(label >= 1.0, dtype=np.float32))
+    return (
+        library.from_numpy(logit, device),
+        library.from_numpy(label, device),
+        library.from_numpy(fg_num, device),
+    )
 
 
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def _namespaces() -> Iterator[tuple[str, str, Any, Any, Callable[[Any], Any]]]:
-    """(library, device name, namespace, device, to_numpy) for every installed library."""
-    import array_api_compat.numpy as xp_numpy
-
-    yield "numpy", "cpu", xp_numpy, None, np.asarray
-    if _installed("torch"):
-        import array_api_compat.torch as xp_torch
-        import torch
-
-        yield "torch", "cpu", xp_torch, "cpu", lambda t: t.detach().cpu().numpy()
-        if torch.cuda.is_available():
-            yield "torch", "cuda", xp_torch, "cuda", lambda t: t.detach().cpu().numpy()
-    if _installed("jax"):
-        import jax
-        import jax.numpy as jnp
-
-        for device in jax.devices():
-            yield "jax", str(device.platform), jnp, device, np.asarray
-    if _installed("cupy"):
-        try:
-            import cupy
-
-            cupy.cuda.runtime.getDeviceCount()
-            yield "cupy", "cuda", cupy, None, cupy.asnumpy
-        except Exception:  # installed without a usable GPU
-            pass
-    if _installed("dask"):
-        import array_api_compat.dask.array as xp_dask
-
-        yield "dask", "cpu", xp_dask, None, lambda a: np.asarray(a.compute())
-    if _installed("array_api_strict"):
-        import array_api_strict
-
-        yield "array-api-strict", "cpu", array_api_strict, None, np.asarray
+def _targets() -> Iterator[tuple[Library, str]]:
+    """(library, device) for every installed library of the table and each of its devices."""
+    for library in _libraries.LIBRARIES:
+        if installed(library):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # third-party import-time chatter (Paddle's)
+                devices = library.devices()
+            for device in devices:
+                yield library, device
 
 
 def _time_call(call: Callable[[], Any], block: Callable[[Any], Any], budget: float = 0.1) -> float:
@@ -96,8 +70,9 @@ def _time_call(call: Callable[[], Any], block: Callable[[Any], Any], budget: flo
 def run_seed_example(budget: float = 0.1) -> list[Row]:
     """Run the seed example on every installed library and time one call."""
     rows = []
-    for library, device_name, xp, device, to_numpy in _namespaces():
-        logit, label, fg_num = _seed_inputs(xp, device)
+    for library, device in _targets():
+        logit, label, fg_num = _seed_arrays(library, device)
+        to_numpy = library.to_numpy
 
         def call(logit: Any = logit, label: Any = label, fg_num: Any = fg_num) -> Any:
             return sigmoid_focal_loss(logit, label, normalizer=fg_num)
@@ -105,7 +80,7 @@ def run_seed_example(budget: float = 0.1) -> list[Row]:
         value = to_numpy(call())
         # Lazy libraries (Dask) are timed building the graph and computing it: the work a user waits for.
         micros = _time_call(call, to_numpy, budget)
-        rows.append(Row(library, device_name, str(value.dtype), float(value), micros))
+        rows.append(Row(library.name, device, str(value.dtype), float(value), micros))
     return rows
 
 

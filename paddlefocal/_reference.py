@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from ._typing import Array, Namespace, Scalar
+from ._typing import Array, Namespace, Reduction, Scalar
 
 if TYPE_CHECKING:
     from ._call import Call
@@ -118,7 +118,7 @@ def focal_elementwise(xp: Namespace, x: Array, y: Array, alpha: Scalar, gamma: S
 
 
 def apply_normalizer_and_reduction(
-    xp: Namespace, loss: Array, normalizer: Array | None, reduction: str
+    xp: Namespace, loss: Array, normalizer: Array | None, reduction: Reduction
 ) -> Array:
     """Divide by the (0-D) normalizer, then reduce as Paddle does: ``loss / normalizer``, then sum/mean."""
     if normalizer is not None:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
+from . import _libraries
 from ._call import Call
-from ._typing import Array, Namespace, Scalar
 from ._registry import namespace_for
+from ._typing import Array, Namespace, Reduction, Scalar
 
 REDUCTIONS = ("sum", "mean", "none")
 _FN = "sigmoid_focal_loss"
@@ -32,7 +34,17 @@ def _describe(value: Any) -> str:
 #: Array types whose namespace depends on the type alone (not on the array): looked up once each.
 #: Array API objects of other libraries may carry a per-array API version, so they are asked each time.
 _TYPE_NAMESPACES: dict[type, Namespace] = {}
-_CACHEABLE_LIBRARIES = frozenset({"numpy", "torch", "cupy", "jax", "jaxlib", "dask"})
+
+
+def _namespace_per_type(value: Any) -> bool:
+    """Whether ``value``'s library (in the table) has one namespace for all arrays of a type."""
+    return any(
+        lib.namespace_per_type
+        and lib.namespace is None
+        and lib.module in sys.modules
+        and lib.is_array(value)
+        for lib in _libraries.LIBRARIES
+    )
 
 
 def _is_array(value: Any) -> bool:
@@ -82,9 +94,7 @@ def _namespace_of(value: Any, argname: str) -> Namespace:
             f"{_FN}: '{argname}' claims to be an array but its namespace cannot be used: {exc}"
         ) from exc
     # Exact library types only: a subclass (np.matrix, a third party's ndarray) is asked each time.
-    if type(value).__module__.split(".")[0] in _CACHEABLE_LIBRARIES and not _is_subclass_of_base(
-        value
-    ):
+    if _namespace_per_type(value) and not _is_subclass_of_base(value):
         _TYPE_NAMESPACES[type(value)] = namespace
     return namespace
 
@@ -177,6 +187,7 @@ def validate(
             f"The value of 'reduction' in {_FN} should be 'sum', 'mean' or 'none', but received "
             f"{reduction}, which is not allowed."
         )
+    checked: Reduction = reduction  # type: ignore[assignment]  # narrowed by the check above
     # 2. logit and label: arrays of one supported library.
     xp = _namespace_of(logit, "logit")
     _same_namespace(xp, label, "label", logit)
@@ -226,7 +237,7 @@ def validate(
     present = {name: value for name, value in arrays.items() if _is_array(value)}
     if type(logit) is np.ndarray:
         # NumPy arrays are all on the CPU; the comparisons below cost more than the whole small call.
-        return _finish(xp, logit, label, normalizer, alpha, gamma, reduction)
+        return _finish(xp, logit, label, normalizer, alpha, gamma, checked)
     for name, value in present.items():
         _check_torch_meta(value, name)
     reference_device = _device(logit)
@@ -238,7 +249,7 @@ def validate(
                 f"'{name}' is on {device}"
             )
 
-    return _finish(xp, logit, label, normalizer, alpha, gamma, reduction)
+    return _finish(xp, logit, label, normalizer, alpha, gamma, checked)
 
 
 def _finish(
@@ -248,7 +259,7 @@ def _finish(
     normalizer: Array | None,
     alpha: Scalar,
     gamma: Scalar,
-    reduction: str,
+    reduction: Reduction,
 ) -> Call:
     """The arguments in the form implementations take."""
     # Implementations receive a 0-D normalizer and 0-D alpha/gamma of logit's dtype: the result keeps

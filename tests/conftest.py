@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from helpers import lib, selected_libs
+from helpers import lib, matrix
 from hypothesis import settings
 
 settings.register_profile("ci", max_examples=500, deadline=None)
@@ -11,10 +11,21 @@ settings.register_profile("nightly", max_examples=20_000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-@pytest.fixture(params=selected_libs())
+@pytest.fixture(params=matrix())
 def lib_(request: pytest.FixtureRequest):
-    """Every installed array library (PADDLEFOCAL_BACKENDS=numpy,torch selects some)."""
-    return lib(request.param)
+    """Every array library of the table on each device (PADDLEFOCAL_BACKENDS=numpy,torch selects);
+    an entry that cannot run here is a skip with its reason."""
+    name, device = request.param
+    return lib(name, device)
+
+
+@pytest.fixture
+def registry():
+    """``paddlefocal.backends``, with registrations made during the test undone afterwards."""
+    from paddlefocal import _registry, backends
+
+    with _registry.restored():
+        yield backends
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import array_api_compat
 import numpy as np
+
+from paddlefocal._libraries import LIBRARIES, Library, by_name
+from paddlefocal._registry import namespace_for
 
 #: Tolerances of the oracle comparisons (the foundation issue): float32 and float64.
 TOL = {np.float32: {"rtol": 1e-5, "atol": 1e-6}, np.float64: {"rtol": 1e-10, "atol": 1e-12}}
@@ -20,65 +24,119 @@ def tol(dtype: Any) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class Lib:
-    """An array library as the tests see it."""
+    """An array library on one device, as the tests see it."""
 
     name: str
+    device: str
     xp: Any
     from_numpy: Callable[[np.ndarray], Any]
     to_numpy: Callable[[Any], np.ndarray]
+    is_array: Callable[[Any], bool]
     autograd: bool = False
 
     def __repr__(self) -> str:
-        return self.name
+        return self.name if self.device == "cpu" else f"{self.name}-{self.device}"
 
 
-def _installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+#: Libraries whose gradients the tests check through the library's own autodiff.
+AUTOGRAD = {"torch", "jax"}
+#: In the matrix only when PADDLEFOCAL_BACKENDS names them: the Paddle-tensor backend is tested on its
+#: own (test_plugins.py), beside Paddle's own loss.
+OPT_IN = {"paddle"}
+ALL_LIBS = tuple(library.name for library in LIBRARIES)
 
 
-def _make(name: str) -> Lib:
-    if name == "numpy":
-        import array_api_compat.numpy as xp
-
-        return Lib(name, xp, lambda a: a, np.asarray)
-    if name == "torch":
-        import array_api_compat.torch as xp
-        import torch
-
-        return Lib(name, xp, torch.from_numpy, lambda t: t.detach().cpu().numpy(), True)
-    if name == "jax":
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
-        import jax.numpy as jnp
-
-        return Lib(name, jnp, jnp.asarray, np.asarray, True)
-    if name == "dask":
-        import array_api_compat.dask.array as xp
-        import dask.array as da
-
-        return Lib(
-            name, xp, lambda a: da.from_array(a, chunks=-1), lambda a: np.asarray(a.compute())
-        )
-    if name == "array_api_strict":
-        import array_api_strict as xp
-
-        return Lib(name, xp, xp.asarray, np.asarray)
-    raise ValueError(name)
+def _canonical(name: str) -> str:
+    return name.strip().replace("_", "-")
 
 
-ALL_LIBS = ("numpy", "torch", "jax", "dask", "array_api_strict")
+def _installed(library: Library) -> bool:
+    return importlib.util.find_spec(library.module) is not None
+
+
+def _skip_reason(name: str, device: str, chosen: set[str] | None) -> str | None:
+    library = by_name(name)
+    if chosen is not None and name not in chosen:
+        return f"{name}: not selected by PADDLEFOCAL_BACKENDS"
+    if chosen is None and name in OPT_IN:
+        return f"{name}: opt-in (PADDLEFOCAL_BACKENDS={name})"
+    if not _installed(library):
+        extra = f'pip install "paddlefocal[{library.extra}]"' if library.extra else "not installed"
+        return f"{name} is not installed ({extra})"
+    if device != "cpu" and device not in library.devices():
+        return f"{name}: no {device} device here"
+    return None
+
+
+def _chosen() -> set[str] | None:
+    text = os.environ.get("PADDLEFOCAL_BACKENDS")
+    return {_canonical(n) for n in text.split(",")} if text else None
+
+
+def matrix() -> list[Any]:
+    """The backend matrix for ``lib_``: every library of the table on the CPU, GPU libraries on
+    ``cuda:0``; each entry that cannot run here is a skip that says why."""
+    import pytest
+
+    entries = [(library.name, "cpu") for library in LIBRARIES if library.name != "cupy"]
+    entries += [("torch", "cuda:0"), ("cupy", "cuda:0"), ("jax", "cuda:0")]
+    chosen = _chosen()
+    params = []
+    for name, device in entries:
+        ident = name if device == "cpu" else f"{name}-{device}"
+        reason = _skip_reason(name, device, chosen)
+        marks = [pytest.mark.skip(reason=reason)] if reason else []
+        params.append(pytest.param((name, device), id=ident, marks=marks))
+    return params
 
 
 def selected_libs() -> list[str]:
-    """Libraries to test: PADDLEFOCAL_BACKENDS=numpy,torch selects; default every installed one."""
-    chosen = os.environ.get("PADDLEFOCAL_BACKENDS")
-    names = [n.strip() for n in chosen.split(",")] if chosen else list(ALL_LIBS)
-    return [n for n in names if _installed(n)]
+    """Names of the CPU libraries that ``lib_`` runs here."""
+    chosen = _chosen()
+    return [
+        library.name
+        for library in LIBRARIES
+        if library.name != "cupy" and _skip_reason(library.name, "cpu", chosen) is None
+    ]
 
 
-def lib(name: str) -> Lib:
-    return _make(name)
+def lib(name: str, device: str = "cpu") -> Lib:
+    """The library ``name`` (the table's spelling; ``array_api_strict`` also works) on ``device``."""
+    library = by_name(_canonical(name))
+    if library.name == "jax":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    sample = library.from_numpy(np.zeros(1), device)
+    xp = namespace_for(sample) or array_api_compat.array_namespace(sample)
+    return Lib(
+        library.name,
+        device,
+        xp,
+        lambda a: library.from_numpy(np.asarray(a), device),
+        library.to_numpy,
+        library.is_array,
+        library.name in AUTOGRAD,
+    )
+
+
+def assert_close(
+    actual: Any, expected: Any, lib_: Lib, *, rtol: float | None = None, atol: float | None = None
+) -> None:
+    """``actual`` is an array of ``lib_`` with ``expected``'s dtype and shape (0-D stays 0-D) and
+    values within the dtype's tolerance (or ``rtol``/``atol``)."""
+    expected = np.asarray(expected)
+    assert lib_.is_array(actual), f"expected an array of {lib_.name}, got {type(actual)}"
+    got = lib_.to_numpy(actual)
+    assert got.dtype == expected.dtype, f"dtype {got.dtype}, expected {expected.dtype}"
+    assert got.shape == expected.shape, f"shape {got.shape}, expected {expected.shape}"
+    limits = tol(expected.dtype)
+    np.testing.assert_allclose(
+        got,
+        expected,
+        rtol=limits["rtol"] if rtol is None else rtol,
+        atol=limits["atol"] if atol is None else atol,
+    )
 
 
 # --- the Paddle oracle -------------------------------------------------------------------------
@@ -106,3 +164,38 @@ def paddle_loss(
     out.sum().backward()
     gn = None if n is None else n.grad.numpy()
     return out.numpy(), x.grad.numpy(), y.grad.numpy(), gn
+
+
+# --- plug-ins ----------------------------------------------------------------------------------
+
+#: A plug-in module: a NumPy subclass that its backend claims, and a path that returns -1.
+PLUGIN = '''
+import numpy as np
+from paddlefocal.backends import Backend
+
+
+class Tagged(np.ndarray):
+    """A NumPy subclass that the plug-in claims."""
+
+
+def loss(call):
+    return np.asarray(-1.0)
+
+
+BACKEND = Backend("tagged", "numpy", lambda a: isinstance(a, Tagged), loss)
+'''
+
+
+def plugin_env(tmp_path: Any, entry_points: str, modules: dict[str, str]) -> dict[str, str]:
+    """An environment whose PYTHONPATH holds an installed plug-in distribution (a temporary site
+    folder with its dist-info and ``entry_points.txt``) and the given modules."""
+    site = tmp_path / "site"
+    dist = site / "paddlefocal_plugin_demo-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: paddlefocal-plugin-demo\nVersion: 0.1\n"
+    )
+    (dist / "entry_points.txt").write_text(entry_points)
+    for name, source in modules.items():
+        (site / f"{name}.py").write_text(source)
+    return {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}

@@ -7,11 +7,10 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import lib, tol
+from helpers import assert_close, lib, tol
 
 import paddlefocal
 import paddlefocal.nn.functional as F
-from paddlefocal import _registry as _registry_module
 from paddlefocal import backends
 
 
@@ -41,12 +40,10 @@ def test_fast_path_equals_reference(lib_, reduction, dtype, with_normalizer):
     logit, label = _case(shape=(5, 7), dtype=dtype, seed=3)
     args = [lib_.from_numpy(logit), lib_.from_numpy(label)]
     n = lib_.from_numpy(np.asarray(3.0, dtype)) if with_normalizer else None
-    fast = lib_.to_numpy(F.sigmoid_focal_loss(*args, n, 0.3, 1.5, reduction))
+    fast = F.sigmoid_focal_loss(*args, n, 0.3, 1.5, reduction)
     with backends.use("reference"):
         reference = lib_.to_numpy(F.sigmoid_focal_loss(*args, n, 0.3, 1.5, reduction))
-    np.testing.assert_allclose(
-        fast, reference, rtol=tol(dtype)["rtol"], atol=tol(dtype)["atol"] / 100
-    )
+    assert_close(fast, reference, lib_, atol=tol(dtype)["atol"] / 100)
 
 
 def test_empty_inputs(lib_):
@@ -82,7 +79,7 @@ def test_use_rejects_unknown_paths_and_mismatches():
         backends.resolve(np.zeros(3))
 
 
-def test_register_a_third_party_path():
+def test_register_a_third_party_path(registry):
     calls = []
 
     def fake(call):
@@ -92,19 +89,11 @@ def test_register_a_third_party_path():
     class Marker(np.ndarray):
         pass
 
-    try:
-        backends.register("marker", "numpy", lambda a: isinstance(a, Marker), fake)
-        x = np.zeros(2).view(Marker)
-        assert float(F.sigmoid_focal_loss(x, x)) == 42.0
-        assert calls == ["sum"]
-        assert (
-            float(F.sigmoid_focal_loss(np.zeros(2), np.zeros(2))) != 42.0
-        )  # plain arrays unaffected
-    finally:
-        _registry_module._registry[:] = [
-            b for b in _registry_module._registry if b.name != "marker"
-        ]
-        _registry_module._cache.clear()
+    registry.register("marker", "numpy", lambda a: isinstance(a, Marker), fake)
+    x = np.zeros(2).view(Marker)
+    assert float(F.sigmoid_focal_loss(x, x)) == 42.0
+    assert calls == ["sum"]
+    assert float(F.sigmoid_focal_loss(np.zeros(2), np.zeros(2))) != 42.0  # plain arrays unaffected
 
 
 def test_dask_stays_lazy_until_computed():
@@ -213,3 +202,17 @@ def test_inputs_are_not_modified(name):
     np.testing.assert_array_equal(lb.to_numpy(x), logit)
     np.testing.assert_array_equal(lb.to_numpy(y), label)
     np.testing.assert_array_equal(lb.to_numpy(n), [2.0])
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected"),
+    [
+        (np.zeros(1, np.float32), np.zeros((), np.float32)),  # [1] is not 0-D
+        (np.zeros((), np.float64), np.zeros((), np.float32)),  # dtype
+        (np.ones((), np.float32), np.zeros((), np.float32)),  # value
+        ([0.0], np.zeros(1)),  # not an array of the library
+    ],
+)
+def test_assert_close_catches_library_dtype_shape_and_value(actual, expected):
+    with pytest.raises(AssertionError):
+        assert_close(actual, expected, lib("numpy"))

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
 import pytest
-from helpers import paddle_loss
+from helpers import PLUGIN, paddle_loss, plugin_env
 
 import paddlefocal.nn.functional as F
 from paddlefocal import backends
-
-PLUGIN = '''
-import numpy as np
-from paddlefocal.backends import Backend
-
-
-class Tagged(np.ndarray):
-    """A NumPy subclass that the plug-in claims."""
-
-
-def loss(call):
-    return np.asarray(-1.0)
-
-
-BACKEND = Backend("tagged", "numpy", lambda a: isinstance(a, Tagged), loss)
-'''
 
 CHECK = """
 import warnings, numpy as np
@@ -45,21 +28,7 @@ print("WARNINGS", [str(w.message) for w in caught])
 """
 
 
-def _site(tmp_path, entry_points: str, modules: dict[str, str]) -> str:
-    site = tmp_path / "site"
-    dist = site / "paddlefocal_plugin_demo-0.1.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: paddlefocal-plugin-demo\nVersion: 0.1\n"
-    )
-    (dist / "entry_points.txt").write_text(entry_points)
-    for name, source in modules.items():
-        (site / f"{name}.py").write_text(source)
-    return str(site)
-
-
-def _run(site: str, extra: str = "") -> str:
-    env = {**os.environ, "PYTHONPATH": site + os.pathsep + os.environ.get("PYTHONPATH", "")}
+def _run(env: dict[str, str], extra: str = "") -> str:
     code = CHECK.format(extra=textwrap.indent(extra, "    ").strip())
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
@@ -68,7 +37,7 @@ def _run(site: str, extra: str = "") -> str:
 
 
 def test_plugin_from_an_installed_distribution_is_picked_up(tmp_path):
-    site = _site(
+    env = plugin_env(
         tmp_path, "[paddlefocal.backends]\ntagged = demo_plugin:BACKEND\n", {"demo_plugin": PLUGIN}
     )
     extra = (
@@ -76,7 +45,7 @@ def test_plugin_from_an_installed_distribution_is_picked_up(tmp_path):
         "tagged = np.zeros((2, 3)).view(demo_plugin.Tagged)\n"
         "print('TAGGED', float(paddlefocal.sigmoid_focal_loss(tagged, tagged)), backends.path_name(tagged))"
     )
-    out = _run(site, extra)
+    out = _run(env, extra)
     assert "'tagged'" in out.split("NAMES")[1].splitlines()[0]
     assert "TAGGED -1.0 tagged" in out
     assert "WARNINGS []" in out
@@ -84,8 +53,8 @@ def test_plugin_from_an_installed_distribution_is_picked_up(tmp_path):
 
 def test_broken_plugin_warns_and_unrelated_calls_work(tmp_path):
     entry = "[paddlefocal.backends]\nbroken = no_such_module:BACKEND\nwrong = demo_wrong:BACKEND\n"
-    site = _site(tmp_path, entry, {"demo_wrong": "BACKEND = 42\n"})
-    out = _run(site)
+    env = plugin_env(tmp_path, entry, {"demo_wrong": "BACKEND = 42\n"})
+    out = _run(env)
     plain = float(out.split("PLAIN ")[1].split()[0])
     assert plain == pytest.approx(float(F.sigmoid_focal_loss(np.zeros((2, 3)), np.ones((2, 3)))))
     warnings_line = out.split("WARNINGS")[1].replace("\\'", "'")
@@ -99,8 +68,8 @@ def test_info_lists_installed_libraries_and_paths():
     assert rows["numpy"]["version"] == np.__version__
     if "torch" in rows:
         assert rows["torch"]["path"] == "torch"
-    if "array_api_strict" in rows:
-        assert rows["array_api_strict"]["path"] == "reference"
+    if rows["array-api-strict"]["installed"]:
+        assert rows["array-api-strict"]["path"] == "reference"
 
 
 # --- the Paddle-tensor backend ---------------------------------------------------------------------

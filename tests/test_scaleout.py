@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import socket
-import sys
-from pathlib import Path
 
 import ddp_worker
 import numpy as np
@@ -12,13 +10,11 @@ import pytest
 
 import paddlefocal.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-
 
 @pytest.mark.slow
 def test_dask_cluster_2_workers_2_28_elements_equals_numpy_within_memory_limit():
     pytest.importorskip("distributed")
-    import dask_cluster
+    import dask_cluster  # benchmarks/dask_cluster.py, importable through pytest's pythonpath
 
     result = dask_cluster.run(log2n=28, memory_limit="1.5GiB")
     expected = dask_cluster.numpy_value(28)

@@ -1,0 +1,124 @@
+"""The interface a backend implements, and the reading of installed plug-ins.
+
+A backend names a library (its top-level module and how to recognise its arrays) and a path: a function
+``path(call: Call) -> array`` (``PATH_API`` version 1, see ``paddlefocal._call``). Third-party
+distributions publish a ``Backend`` (or a callable returning one) in the entry-point group
+``paddlefocal.backends``; a plug-in that fails to load is skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ._call import PATH_API, Call
+from ._libraries import load_target
+from ._typing import Array, Namespace
+
+__all__ = ["ENTRY_POINT_GROUP", "Backend", "Path", "read_plugins"]
+
+#: The entry-point group that third-party distributions add backends through.
+ENTRY_POINT_GROUP = "paddlefocal.backends"
+
+
+class Path(Protocol):
+    """A path: the validated call in, the loss (of the call's library, device and dtype) out."""
+
+    def __call__(self, call: Call, /) -> Array: ...
+
+
+def _check_target(value: Any, what: str) -> None:
+    if isinstance(value, str):
+        module, colon, attribute = value.partition(":")
+        if not (colon and module and attribute.isidentifier()):
+            raise ValueError(
+                f"Backend: {what!r} must be a callable or a 'package.module:attribute' string, "
+                f"but received {value!r}"
+            )
+    elif not callable(value) and what == "target":
+        raise TypeError(f"Backend: 'target' must be callable or a string, but received {value!r}")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A path for the arrays of one library.
+
+    Attributes
+    ----------
+    name : str
+        The path's name, as ``use`` and ``path_name`` spell it.
+    module : str
+        The library's top-level module; the backend is considered only once it is imported.
+    is_array : callable
+        Whether an array belongs to this backend.
+    target : str or callable
+        The path, ``path(call) -> array``, or ``"package.module:function"`` to import on first use.
+    namespace : str or object, optional
+        For a library that array-api-compat does not know: the namespace (``float32``, ``exp``,
+        ``where``, ...) that the front-end and the reference formulas use for its arrays.
+    api : int
+        The version of the path interface the backend was written for (``PATH_API``).
+    """
+
+    name: str
+    module: str
+    is_array: Callable[[Any], bool]
+    target: str | Path
+    namespace: str | Any | None = None
+    api: int = PATH_API
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"Backend: 'name' must be a non-empty str, but received {self.name!r}")
+        if not isinstance(self.module, str):
+            raise TypeError(f"Backend: 'module' must be a str, but received {self.module!r}")
+        if not callable(self.is_array):
+            raise TypeError(f"Backend: 'is_array' must be callable, but received {self.is_array!r}")
+        _check_target(self.target, "target")
+        _check_target(self.namespace, "namespace")
+        if self.api != PATH_API:
+            raise ValueError(
+                f"Backend {self.name!r}: written for path interface {self.api!r}, but this "
+                f"paddlefocal provides version {PATH_API}"
+            )
+
+    def load(self) -> Path:
+        """The path, imported if named by a string."""
+        path: Path = load_target(self.target)
+        return path
+
+    def load_namespace(self) -> Namespace | None:
+        """The namespace, imported if named by a string; None if the backend brings none."""
+        return None if self.namespace is None else load_target(self.namespace)
+
+
+def read_plugins() -> tuple[Backend, ...]:
+    """The backends of installed plug-ins, latest-listed first; broken ones skipped with a warning."""
+    # Imported here: importlib.metadata costs ~40 ms, paid by the first lookup only.
+    import importlib.metadata
+
+    try:
+        entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    except Exception as exc:  # a broken installation must not break unrelated calls
+        warnings.warn(f"paddlefocal: cannot read plug-ins: {exc!r}", RuntimeWarning, stacklevel=5)
+        return ()
+    found: list[Backend] = []
+    for entry_point in entry_points:
+        try:
+            backend = entry_point.load()
+            if not isinstance(backend, Backend) and callable(backend):
+                backend = backend()
+            if not isinstance(backend, Backend):
+                raise TypeError(f"expected a paddlefocal.backends.Backend, got {backend!r}")
+        except Exception as exc:
+            warnings.warn(
+                f"paddlefocal: backend plug-in {entry_point.name!r} ({entry_point.value}) failed "
+                f"to load and is skipped: {exc!r}",
+                RuntimeWarning,
+                stacklevel=5,
+            )
+            continue
+        found.insert(0, backend)
+    return tuple(found)
