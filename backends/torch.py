@@ -21,7 +21,7 @@ import torch.autograd.forward_ad as _forward_ad
 
 from paddlefocal._call import Call
 
-from . import _torch_composable, _torch_fused
+from . import _torch_compiled, _torch_composable, _torch_fused
 from ._torch_fused import CPU_BLOCK
 
 __all__ = ["CPU_BLOCK", "loss"]
@@ -29,29 +29,32 @@ __all__ = ["CPU_BLOCK", "loss"]
 _transforms_level = torch._C._functorch.maybe_current_level
 
 
-def _is_plain_eager() -> bool:
-    """No torch.func transform, no Dynamo trace and no forward-mode level is active."""
-    return (
-        _transforms_level() is None
-        and _forward_ad._current_level < 0
-        and not torch.compiler.is_compiling()
-    )
+def _needs_grad(tensor: torch.Tensor | None) -> bool:
+    return tensor is not None and tensor.requires_grad
 
 
 def loss(call: Call) -> torch.Tensor:
     """Sigmoid focal loss of torch tensors, on any device, with the analytic derivative."""
     logit, label, normalizer = call.logit, call.label, call.normalizer
     alpha, gamma, reduction = call.alpha, call.gamma, call.reduction
-    if type(alpha) is float and type(gamma) is float and gamma >= 0.0 and _is_plain_eager():
-        if not torch.is_grad_enabled() or not (
-            logit.requires_grad
-            or label.requires_grad
-            or (normalizer is not None and normalizer.requires_grad)
-        ):
-            return _torch_fused.forward(logit, label, normalizer, alpha, gamma, reduction, False)[0]
-        if not label.requires_grad and (normalizer is None or not normalizer.requires_grad):
-            result: torch.Tensor = _torch_fused.FusedFocalLoss.apply(
-                logit, label, normalizer, alpha, gamma, reduction
-            )
-            return result
-    return _torch_composable.loss(logit, label, normalizer, alpha, gamma, reduction)
+    result: torch.Tensor
+    # Tensor alpha/gamma, a negative gamma (whose power the reference forms in log space), gradients to
+    # label or normalizer: the reference formulas in the composable Function.
+    if type(alpha) is not float or type(gamma) is not float or gamma < 0.0:
+        return _torch_composable.loss(logit, label, normalizer, alpha, gamma, reduction)
+    grad_enabled = torch.is_grad_enabled()
+    if grad_enabled and (label.requires_grad or _needs_grad(normalizer)):
+        return _torch_composable.loss(logit, label, normalizer, alpha, gamma, reduction)
+    if torch.compiler.is_compiling():
+        result = _torch_compiled.CompiledFusedFocalLoss.apply(
+            logit, label, normalizer, alpha, gamma, reduction
+        )
+        return result
+    if _transforms_level() is not None or _forward_ad._current_level >= 0:
+        return _torch_composable.loss(logit, label, normalizer, alpha, gamma, reduction)
+    if grad_enabled and logit.requires_grad:
+        result = _torch_fused.FusedFocalLoss.apply(
+            logit, label, normalizer, alpha, gamma, reduction
+        )
+        return result
+    return _torch_fused.forward(logit, label, normalizer, alpha, gamma, reduction, False)[0]
