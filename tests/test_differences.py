@@ -228,6 +228,8 @@ def test_autocast_half_inputs_are_computed_in_float32_as_paddle_amp_does(half):
     with torch.autocast("cpu", dtype=dtype):
         ours = F.sigmoid_focal_loss(xt, yt, reduction="none")
     assert ours.dtype == torch.float32
-    np.testing.assert_allclose(ours.detach().numpy(), paddle_loss(x, y, reduction="none"), rtol=1e-5)
+    np.testing.assert_allclose(
+        ours.detach().numpy(), paddle_loss(x, y, reduction="none"), rtol=1e-5
+    )
     ours.sum().backward()
     assert xt.grad.dtype == dtype and torch.isfinite(xt.grad).all()
