@@ -17,16 +17,17 @@ import torch
 
 from paddlefocal._derivatives import focal_elementwise_grads
 from paddlefocal._reference import apply_normalizer_and_reduction, focal_elementwise
+from paddlefocal._typing import Reduction
 
 
 def _reduce_like_forward(
-    per_element: torch.Tensor, normalizer: torch.Tensor | None, reduction: str
+    per_element: torch.Tensor, normalizer: torch.Tensor | None, reduction: Reduction
 ) -> torch.Tensor:
     return apply_normalizer_and_reduction(xp_torch, per_element, normalizer, reduction)
 
 
 def _upstream(
-    grad_out: torch.Tensor, n: int, normalizer: torch.Tensor | None, reduction: str
+    grad_out: torch.Tensor, n: int, normalizer: torch.Tensor | None, reduction: Reduction
 ) -> torch.Tensor:
     """The cotangent of the per-element loss: the adjoint of dividing and reducing."""
     if reduction == "mean":
@@ -55,7 +56,7 @@ class CompiledFocalLoss(torch.autograd.Function):
         normalizer: torch.Tensor | None,
         alpha: Any,
         gamma: Any,
-        reduction: str,
+        reduction: Reduction,
     ) -> torch.Tensor:
         per_element = focal_elementwise(xp_torch, logit, label, alpha, gamma)
         return _reduce_like_forward(per_element, normalizer, reduction)
@@ -120,7 +121,7 @@ def loss(
     normalizer: torch.Tensor | None,
     alpha: Any,
     gamma: Any,
-    reduction: str,
+    reduction: Reduction,
 ) -> torch.Tensor:
     """The composable path: any inputs, any transform."""
     function = CompiledFocalLoss if torch.compiler.is_compiling() else FocalLoss
