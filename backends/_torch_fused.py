@@ -58,24 +58,26 @@ def _hard_loss_and_grad(
     """Per-element loss and (if asked) d loss / d logit of a common-case block of labels 0 and 1."""
     # With t = 1 - 2y = +-1 and z = t x: 1 - p_t = sigmoid(z) = q and ce = softplus(z), so
     # loss = alpha_t q**g softplus(z) and d loss / dx = t alpha_t q**g (g sigmoid(-z) softplus(z) + q),
-    # with no q**(g-1). 1 - q loses digits only where q ~ 1, where its term is negligible.
-    t = torch.mul(y, -2.0).add_(1.0)
-    z = torch.mul(x, t)
+    # with no q**(g-1). 1 - q loses digits only where q ~ 1, where its term is negligible. For hard
+    # labels t alpha_t = (1 - alpha) - y, and alpha_t is its absolute value when 0 <= alpha <= 1.
+    z = torch.addcmul(x, x, y, value=-2.0)  # x - 2xy: exactly -x for a label 1
     q = torch.sigmoid(z)
-    qn = torch.rsub(q, 1.0)
     ce = tnf.softplus(z)  # exact to 1e-10 where it returns z (z > 20)
-    w = torch.mul(y, 2.0 * alpha - 1.0).add_(1.0 - alpha)
-    if gamma == 2.0:
-        w.mul_(q).mul_(q)
-    elif gamma == 1.0:
-        w.mul_(q)
-    elif gamma != 0.0:
-        w.mul_(q.pow(gamma))
+    signed_a_t = torch.rsub(y, 1.0 - alpha)
+    if 0.0 <= alpha <= 1.0:
+        w = torch.abs(signed_a_t)
+    else:
+        w = torch.mul(y, 2.0 * alpha - 1.0).add_(1.0 - alpha)
+    qg = None if gamma == 0.0 else q if gamma == 1.0 else q * q if gamma == 2.0 else q.pow(gamma)
+    if qg is not None:
+        w.mul_(qg)
     loss = torch.mul(w, ce)
     if not with_grad:
         return loss, None
-    grad = torch.addcmul(q, qn, ce, value=gamma, out=qn) if gamma != 0.0 else q
-    return loss, grad.mul_(w).mul_(t)
+    if qg is None:
+        return loss, q.mul_(signed_a_t)
+    grad = torch.addcmul(q, torch.rsub(q, 1.0), ce, value=gamma)
+    return loss, grad.mul_(qg).mul_(signed_a_t)
 
 
 def _loss_and_grad(

@@ -9,7 +9,7 @@ requiring grad: our eager call, our call under ``torch.compile(fullgraph=True)``
 op sequence, eager and compiled (the real ``torchvision.ops.sigmoid_focal_loss`` when torchvision
 imports, its exact op sequence otherwise; they run the same operations). Timings are medians of
 alternating repeats in one process; each figure is printed as "ours is N x faster" (N = their time /
-our time; N < 1 means we are slower). Also prints the memory held between forward and backward.
+our time, the median of the per-round ratios; N < 1 means we are slower). Also prints the memory held between forward and backward.
 """
 
 from __future__ import annotations
@@ -82,6 +82,12 @@ def _calls_per_repeat(shape: tuple[int, ...]) -> int:
 def measure(
     fns: dict[str, Callable[..., torch.Tensor]], shape: tuple[int, ...], repeats: int
 ) -> dict[str, float]:
+    """Per function, the median over rounds of its time relative to torchvision's ("tv") in that round.
+
+    Within a round the functions run back to back, so a slow spell of a shared machine hits all alike;
+    the median of the per-round ratios is then steadier than a ratio of medians. "tv" itself maps to
+    its median time in seconds.
+    """
     x, y = _inputs(shape)
     calls = _calls_per_repeat(shape)
     for fn in fns.values():
@@ -89,12 +95,20 @@ def measure(
             _step(fn, x, y)
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
-        for name, fn in fns.items():  # alternating: drifts of the machine hit all alike
+        for name, fn in fns.items():  # alternating
             start = time.perf_counter()
             for _ in range(calls):
                 _step(fn, x, y)
             times[name].append((time.perf_counter() - start) / calls)
-    return {k: statistics.median(v) for k, v in times.items()}
+    result = {k: statistics.median(v) for k, v in times.items()}
+    for name in fns:
+        partner = "tv compiled" if name == "ours compiled" else "tv"
+        ratios = [t / o for t, o in zip(times[partner], times[name], strict=True)]
+        result[f"{partner} / {name}"] = statistics.median(ratios)
+    if "ours compiled" in fns:
+        ratios = [t / o for t, o in zip(times["tv"], times["ours compiled"], strict=True)]
+        result["tv / ours compiled"] = statistics.median(ratios)
+    return result
 
 
 def held_between_forward_and_backward(fn: Callable[..., torch.Tensor], n: int) -> float:
@@ -123,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--sizes", nargs="+", help="only these rows (e.g. 'seed 2x3' 2**12)")
     args = parser.parse_args(argv)
     theirs, what = _torchvision()
     print(f"torch {torch.__version__}; against {what}; float32, 'sum', logit requires grad")
@@ -142,12 +157,14 @@ def main(argv: list[str] | None = None) -> None:
         print(header)
         print("|" + " --- |" * (header.count("|") - 1))
         for label, shape in SIZES:
+            if args.sizes and label not in args.sizes:
+                continue
             t = measure(fns, shape, args.repeats)
-            row = f"| {label} | {t['tv'] / t['ours']:.2f} | {t['ours'] * 1e6:.1f} |"
+            row = f"| {label} | {t['tv / ours']:.2f} | {t['ours'] * 1e6:.1f} |"
             if not args.no_compile:
                 row += (
-                    f" {t['tv'] / t['ours compiled']:.2f} |"
-                    f" {t['tv compiled'] / t['ours compiled']:.2f} |"
+                    f" {t['tv / ours compiled']:.2f} |"
+                    f" {t['tv compiled / ours compiled']:.2f} |"
                     f" {t['ours compiled'] * 1e6:.1f} |"
                 )
             print(row, flush=True)

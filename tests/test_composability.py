@@ -371,3 +371,19 @@ def test_jax_first_derivative_equals_paddle_at_regular_points(jax, paddle):
         jnp.asarray(x32)
     )
     np.testing.assert_allclose(ours, px.grad.numpy(), rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("alpha", [-0.5, 0.0, 1.0, 1.5])
+@pytest.mark.parametrize("gamma", [0.0, 1.0, 2.0, 3.5])
+def test_torch_one_pass_path_equals_reference_for_any_alpha(torch, alpha, gamma):
+    y = np.where(RNG.uniform(size=500) < 0.4, 1.0, 0.0)
+    for labels in (y, np.where(np.arange(500) % 7 == 0, 0.3, y)):  # hard, and with soft labels
+        x = torch.tensor(RNG.normal(scale=5.0, size=500), requires_grad=True)
+        out = F.sigmoid_focal_loss(x, torch.tensor(labels), None, alpha, gamma, "none")
+        out.sum().backward()
+        xn = x.detach().numpy()
+        np.testing.assert_allclose(
+            out.detach().numpy(), focal_elementwise(np, xn, labels, alpha, gamma), rtol=1e-12
+        )
+        expected = focal_elementwise_grads(np, xn, labels, alpha, gamma).logit
+        np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-11, atol=1e-300)
