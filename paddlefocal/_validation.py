@@ -17,6 +17,7 @@ import numpy as np
 from . import _libraries
 from ._call import Call
 from ._registry import namespace_for
+from ._transforms import autocast_to_float32, is_traced_python_int
 from ._typing import Array, Namespace, Reduction, Scalar
 
 REDUCTIONS = ("sum", "mean", "none")
@@ -156,7 +157,7 @@ def _scalar(xp: Namespace, value: Any, argname: str, logit: Array) -> Scalar:
                 f"{_FN}: '{argname}' must be a number or a 0-D array, but received an array of "
                 f"shape {_shape(value)}"
             )
-        if _is_traced_python_int(value):
+        if is_traced_python_int(value):
             return xp.astype(value, logit.dtype)
         _check_float_dtype(xp, value, argname)
         return value
@@ -164,44 +165,6 @@ def _scalar(xp: Namespace, value: Any, argname: str, logit: Array) -> Scalar:
         f"{_FN}: '{argname}' must be an int, a float or a 0-D floating array, but received "
         f"{_describe(value)}"
     )
-
-
-# --- Transforms of torch and JAX: what a traced or autocast call hands over ------------------------
-
-
-def _is_traced_python_int(value: Any) -> bool:
-    """Whether ``value`` is a Python int as ``jax.jit`` traces it: a weakly typed integer 0-D tracer.
-
-    Eagerly ``alpha=2`` is accepted; passed as an argument of a jitted function it arrives as such a
-    tracer, and must be accepted the same way. An integer array the caller made stays refused.
-    """
-    aval = getattr(value, "aval", None)
-    return bool(getattr(aval, "weak_type", False)) and np.issubdtype(
-        np.dtype(value.dtype), np.integer
-    )
-
-
-def _autocast_to_float32(logit: Any, label: Any, normalizer: Any) -> tuple[Any, Any, Any]:
-    """Half-precision torch inputs inside ``torch.autocast``, cast to float32; anything else as given.
-
-    Inside autocast, torch runs its losses in float32 (its ``binary_cross_entropy_with_logits`` is on
-    the float32 list), and Paddle's AMP keeps ``sigmoid_cross_entropy_with_logits`` in float32 too, so
-    a float16/bfloat16 logit coming out of an autocast layer is computed in float32 and the result is
-    float32. Outside autocast, Paddle's dtype rule stands: half inputs are a TypeError.
-    """
-    torch = sys.modules.get("torch")
-    if torch is None or not isinstance(logit, torch.Tensor):
-        return logit, label, normalizer
-    half_dtypes = (torch.float16, torch.bfloat16)
-    halves = [
-        isinstance(t, torch.Tensor) and t.dtype in half_dtypes for t in (logit, label, normalizer)
-    ]
-    if not any(halves) or not torch.is_autocast_enabled(logit.device.type):
-        return logit, label, normalizer
-    logit, label, normalizer = (
-        t.float() if half else t for t, half in zip((logit, label, normalizer), halves, strict=True)
-    )
-    return logit, label, normalizer
 
 
 def _check_torch_meta(value: Any, argname: str) -> None:
@@ -228,7 +191,7 @@ def validate(
             f"{reduction}, which is not allowed."
         )
     checked: Reduction = reduction  # type: ignore[assignment]  # narrowed by the check above
-    logit, label, normalizer = _autocast_to_float32(logit, label, normalizer)
+    logit, label, normalizer = autocast_to_float32(logit, label, normalizer)
     # 2. logit and label: arrays of one supported library.
     xp = _namespace_of(logit, "logit")
     _same_namespace(xp, label, "label", logit)
