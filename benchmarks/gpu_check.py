@@ -1,12 +1,14 @@
 """GPU check: torch CUDA, CuPy and JAX-on-GPU results against the CPU result, and their times.
 
-One command, a few minutes on a machine with an NVIDIA GPU:
+One command, a few minutes on a machine with an NVIDIA GPU (never run in CI: it needs a GPU):
 
-    python benchmarks/gpu_check.py [--log2n 26]
+    python benchmarks/gpu_check.py [--log2n 26] [--no-compile]
 
 For each available GPU library: the loss (sum, mean, none) and, where the library differentiates, the
-gradients to logit and label, compared with NumPy (float64) on the CPU; then the median time of forward and
-forward+backward at 2**log2n elements. Exits 1 if a comparison fails.
+gradients to logit and label, compared with NumPy (float64) on the CPU; for torch also the compiled path
+(``torch.compile(fullgraph=True)``, Inductor's Triton kernels), the composable path (``torch.func.grad``)
+and autocast (float16, bfloat16); then the median time of forward and forward+backward at 2**log2n
+elements, eager and compiled, beside torchvision's op sequence. Exits 1 if a comparison fails.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 import paddlefocal.nn.functional as F
+from paddlefocal._derivatives import focal_elementwise_grads
 
 RTOL = {"float32": 1e-5, "float64": 1e-10}
 
@@ -87,6 +90,63 @@ def check_torch(logit: np.ndarray, label: np.ndarray, failures: list[str]) -> No
         F.sigmoid_focal_loss(x, y).backward()
         _compare(f"cuda {dtype} d/d logit", x.grad.cpu().numpy(), xc.grad.numpy(), dtype, failures)
         _compare(f"cuda {dtype} d/d label", y.grad.cpu().numpy(), yc.grad.numpy(), dtype, failures)
+        _check_torch_transforms(torch, cpu_x, cpu_y, xc, dtype, failures)
+    _check_torch_autocast(torch, logit, label, failures)
+
+
+def _logit_grad(
+    torch: Any, fn: Callable[..., Any], x: Any, y: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    xg = x.clone().requires_grad_()
+    out = fn(xg, y)
+    out.backward()
+    return out.detach().cpu().numpy(), xg.grad.cpu().numpy()
+
+
+def _check_torch_transforms(
+    torch: Any, cpu_x: np.ndarray, cpu_y: np.ndarray, xc: Any, dtype: str, failures: list[str]
+) -> None:
+    """The compiled (Triton) and the composable (torch.func) CUDA paths against the CPU gradient."""
+    x = torch.tensor(cpu_x, device="cuda")
+    y = torch.tensor(cpu_y, device="cuda")
+    expected_loss = F.sigmoid_focal_loss(cpu_x, cpu_y)
+    expected_grad = xc.grad.numpy()
+    for dynamic in (False, True):
+        compiled = torch.compile(
+            lambda a, b: F.sigmoid_focal_loss(a, b), fullgraph=True, dynamic=dynamic
+        )
+        value, grad = _logit_grad(torch, compiled, x, y)
+        _compare(
+            f"cuda compiled dynamic={dynamic} {dtype} sum", value, expected_loss, dtype, failures
+        )
+        _compare(
+            f"cuda compiled dynamic={dynamic} {dtype} d/d logit",
+            grad,
+            expected_grad,
+            dtype,
+            failures,
+        )
+    grad = torch.func.grad(lambda a: F.sigmoid_focal_loss(a, y))(x).cpu().numpy()
+    _compare(f"cuda torch.func.grad {dtype} d/d logit", grad, expected_grad, dtype, failures)
+
+
+def _check_torch_autocast(
+    torch: Any, logit: np.ndarray, label: np.ndarray, failures: list[str]
+) -> None:
+    """Half logits inside torch.autocast on CUDA: computed in float32, a float32 result."""
+    expected = F.sigmoid_focal_loss(logit.astype("float32"), label.astype("float32"))
+    for half in (torch.float16, torch.bfloat16):
+        x = torch.tensor(logit, device="cuda").to(half)
+        y = torch.tensor(label, device="cuda").to(half)
+        with torch.autocast("cuda", dtype=half):
+            out = F.sigmoid_focal_loss(x, y)
+        if out.dtype != torch.float32:
+            failures.append(f"autocast {half}: result dtype {out.dtype}")
+        # Rounding the inputs to half moves the loss by about the half's epsilon.
+        ok = np.isclose(float(out), float(expected), rtol=2e-2)
+        print(f"  cuda autocast {half!s:<24} {'ok' if ok else 'FAIL'}  result {out.dtype}")
+        if not ok:
+            failures.append(f"autocast {half}")
 
 
 def check_cupy(logit: np.ndarray, label: np.ndarray, failures: list[str]) -> None:
@@ -137,11 +197,57 @@ def check_jax(logit: np.ndarray, label: np.ndarray, failures: list[str]) -> None
             failures,
         )
         gx = jax.jit(jax.grad(lambda a, b: F.sigmoid_focal_loss(a, b)))(x, y)
-        import torch
+        # The analytic derivative on the CPU (NumPy), so that the check needs no torch.
+        expected = focal_elementwise_grads(np, cpu_x, cpu_y, 0.25, 2.0).logit
+        _compare(f"jax gpu {dtype} d/d logit", np.asarray(gx), expected, dtype, failures)
+        fwd = jax.jit(jax.jacfwd(lambda a, b: F.sigmoid_focal_loss(a, b)))(x, y)
+        _compare(
+            f"jax gpu {dtype} d/d logit (forward mode)", np.asarray(fwd), expected, dtype, failures
+        )
 
-        xc = torch.tensor(cpu_x, requires_grad=True)
-        F.sigmoid_focal_loss(xc, torch.tensor(cpu_y)).backward()
-        _compare(f"jax gpu {dtype} d/d logit", np.asarray(gx), xc.grad.numpy(), dtype, failures)
+
+def _torchvision_sequence(
+    torch: Any, x: Any, t: Any, alpha: float = 0.25, gamma: float = 2.0
+) -> Any:
+    """torchvision 0.29's sigmoid_focal_loss, reduction 'sum', operation for operation."""
+    p = torch.sigmoid(x)
+    ce = torch.nn.functional.binary_cross_entropy_with_logits(x, t, reduction="none")
+    p_t = p * t + (1 - p) * (1 - t)
+    loss = ce * ((1 - p_t) ** gamma)
+    alpha_t = alpha * t + (1 - alpha) * (1 - t)
+    return (alpha_t * loss).sum()
+
+
+def _time_torch_compiled(torch: Any, xg: Any, y: Any, sync: Callable[[], None]) -> None:
+    """Forward+backward, eager and compiled (Triton), ours beside torchvision's op sequence."""
+
+    def ours(a: Any, b: Any) -> Any:
+        return F.sigmoid_focal_loss(a, b)
+
+    def theirs(a: Any, b: Any) -> Any:
+        return _torchvision_sequence(torch, a, b)
+
+    ours(xg.detach(), y)  # the front-end's first call (registry plug-ins) runs eagerly
+    fns = {
+        "ours eager": ours,
+        "torchvision eager": theirs,
+        "ours compiled": torch.compile(ours, fullgraph=True),
+        "torchvision compiled": torch.compile(theirs, fullgraph=True),
+    }
+    times = {}
+    for name, fn in fns.items():
+
+        def step(fn: Callable[..., Any] = fn) -> None:
+            fn(xg, y).backward()
+            xg.grad = None
+
+        times[name] = _median_time(step, sync)
+    line = ", ".join(f"{name} {t * 1e3:.2f} ms" for name, t in times.items())
+    print(f"  torch cuda forward+backward: {line}")
+    print(
+        f"  ours is {times['torchvision eager'] / times['ours eager']:.2f}x (eager) and "
+        f"{times['torchvision compiled'] / times['ours compiled']:.2f}x (compiled) faster"
+    )
 
 
 def time_gpus(log2n: int) -> None:
@@ -168,8 +274,10 @@ def time_gpus(log2n: int) -> None:
             sync()
             peak = (torch.cuda.max_memory_allocated() - base) / 2**20
             print(
-                f"  torch cuda: forward {fwd * 1e3:.2f} ms, forward+backward {both * 1e3:.2f} ms, peak +{peak:.0f} MiB"
+                f"  torch cuda: forward {fwd * 1e3:.2f} ms, forward+backward {both * 1e3:.2f} ms, "
+                f"peak +{peak:.0f} MiB"
             )
+            _time_torch_compiled(torch, xg, y, sync)
     except ImportError:
         pass
     try:

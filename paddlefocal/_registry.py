@@ -73,6 +73,9 @@ _cache: dict[type, tuple[Backend, Path]] = {}
 _forced: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "paddlefocal_use", default=None
 )
+#: How many use() blocks are open in any thread: the lookup reads the context variable only when one
+#: is, because torch.compile cannot trace ContextVar.get (fullgraph=True would fail on every call).
+_open_uses = [0]
 
 
 def _plugin_backends() -> tuple[Backend, ...]:
@@ -153,7 +156,7 @@ def _select(array: Any) -> tuple[Backend, Path]:
 
 
 def _lookup(array: Any) -> tuple[Backend, Path]:
-    forced = _forced.get()
+    forced = _forced.get() if _open_uses[0] else None
     if forced == "reference":
         return REFERENCE, reference_loss
     cache = _cache
@@ -213,7 +216,11 @@ def use(name: str) -> Iterator[None]:
     if name not in names:
         raise ValueError(f"use: unknown path {name!r}; known paths: {sorted(names)}")
     token = _forced.set(name)
+    with _claim:
+        _open_uses[0] += 1
     try:
         yield
     finally:
         _forced.reset(token)
+        with _claim:
+            _open_uses[0] -= 1

@@ -20,6 +20,7 @@ from . import _arrays
 from ._arrays import FN, Kind, describe, describe_device, kind_of, type_name
 from ._call import Call
 from ._early import LIMITS, early_call
+from ._transforms import autocast_to_float32, is_traced_python_int
 from ._typing import Array, Namespace, Reduction, Scalar
 
 REDUCTIONS = ("sum", "mean", "none")
@@ -119,6 +120,9 @@ def _scalar(xp: Namespace, value: Any, argname: str, logit: Array) -> Scalar:
                 f"{FN}: '{argname}' must be a number or a 0-D array, but received an array of "
                 f"shape {_shape(value)}"
             )
+        if is_traced_python_int(value):
+            # jax.jit traces alpha=2 as an integer 0-D tracer; eagerly the same call is accepted.
+            return xp.astype(value, logit.dtype)
         _check_float_dtype(xp, value, argname)
         # A 0-D array is held to the rules of a number where its value can be read now; a traced
         # (jax.jit) or lazy (Dask) one cannot be checked without computing it.
@@ -178,6 +182,8 @@ def _check_devices(kind: Kind, logit: Array, named: tuple[tuple[str, Any], ...])
 def _full(
     logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: Reduction
 ) -> Call:
+    # Half inputs under torch.autocast are computed in float32 (the early route never takes them).
+    logit, label, normalizer = autocast_to_float32(logit, label, normalizer)
     # 2. logit and label: arrays of one supported library.
     kind = kind_of(logit, "logit")
     xp = kind.namespace

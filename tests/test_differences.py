@@ -268,3 +268,33 @@ def test_zero_normalizer_divides_the_total_where_paddle_divides_each_element():
         exact = (x[:, 1:3], y[:, 1:3])
         assert np.isnan(paddle_loss(*exact, zero, reduction=reduction))
         assert np.isnan(F.sigmoid_focal_loss(*exact, normalizer=zero, reduction=reduction))
+
+
+@pytest.mark.parametrize("half", ["float16", "bfloat16"])
+def test_autocast_half_inputs_are_computed_in_float32_as_paddle_amp_does(half):
+    paddle, PF = _pd()
+    torch = pytest.importorskip("torch")
+    from paddle.amp import amp_lists
+
+    # Paddle's AMP keeps this loss in float32 (its black lists), and has no half kernel for it.
+    assert "sigmoid_cross_entropy_with_logits" in amp_lists.FP16_BLACK_LIST
+    assert "sigmoid_cross_entropy_with_logits" in amp_lists.BF16_BLACK_LIST
+    x = np.array([[0.5, -1.25, 3.0], [-0.125, 2.0, -4.0]], np.float32)
+    y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.25]], np.float32)
+    with pytest.raises(RuntimeError, match="not registered"):
+        PF.sigmoid_focal_loss(
+            paddle.cast(paddle.to_tensor(x), half), paddle.cast(paddle.to_tensor(y), half)
+        )
+    dtype = getattr(torch, half)
+    xt = torch.tensor(x, dtype=dtype, requires_grad=True)  # these values are exact in both halves
+    yt = torch.tensor(y, dtype=dtype)
+    with pytest.raises(TypeError, match="'logit' must have dtype float32 or float64"):
+        F.sigmoid_focal_loss(xt, yt)
+    with torch.autocast("cpu", dtype=dtype):
+        ours = F.sigmoid_focal_loss(xt, yt, reduction="none")
+    assert ours.dtype == torch.float32
+    np.testing.assert_allclose(
+        ours.detach().numpy(), paddle_loss(x, y, reduction="none"), rtol=1e-5
+    )
+    ours.sum().backward()
+    assert xt.grad.dtype == dtype and torch.isfinite(xt.grad).all()

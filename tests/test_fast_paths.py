@@ -151,13 +151,19 @@ def test_torch_noncontiguous_no_grad_and_views():
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-13, equal_nan=True)
 
 
-def test_torch_saves_only_its_inputs_for_backward():
+@pytest.mark.parametrize("reduction", ["sum", "none"])
+def test_torch_holds_at_most_one_logit_sized_tensor_beyond_its_inputs(reduction):
     torch = pytest.importorskip("torch")
-    x = torch.randn(1000, requires_grad=True)
-    y = torch.rand(1000)
-    out = F.sigmoid_focal_loss(x, y)
-    saved = [t for t in out.grad_fn.saved_tensors if t.numel() > 1]
-    assert all(t.data_ptr() in (x.data_ptr(), y.data_ptr()) for t in saved)
+    x = torch.randn(3000, requires_grad=True)
+    y = (torch.rand(3000) < 0.3).float()
+    out = F.sigmoid_focal_loss(x, y, reduction=reduction)
+    inputs = {x.untyped_storage().data_ptr(), y.untyped_storage().data_ptr()}
+    held = {
+        t.untyped_storage().data_ptr(): t.untyped_storage().nbytes()
+        for t in out.grad_fn.saved_tensors
+        if t.untyped_storage().data_ptr() not in inputs
+    }
+    assert sum(held.values()) <= x.numel() * x.element_size()
 
 
 def test_torch_compile_wrapped_model():
