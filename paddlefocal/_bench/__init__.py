@@ -97,5 +97,5 @@ def run(
         written.append("bench.png")
     else:
         print("(install matplotlib for the plot)")
-    print(f"\nwrote {', '.join(os.path.join(out_dir, name) for name in written)}")
+    print("\nwrote " + "\n      ".join(os.path.join(out_dir, name) for name in written))
     return rows

@@ -18,7 +18,8 @@ def _series(ax: Any, groups: dict[str, list[Measurement]], ylabel: str, title: s
         points = sorted((p for p in points if p.seconds), key=lambda p: p.log2n)
         ns = [2**p.log2n for p in points]
         per_element = [p.seconds / 2**p.log2n * 1e9 for p in points if p.seconds]
-        ax.plot(ns, per_element, marker=marker, color=colour, label=label, linewidth=1.5)
+        style = "--" if label.endswith("2 threads") else "-"
+        ax.plot(ns, per_element, style, marker=marker, color=colour, label=label, linewidth=1.5)
     ax.set(xscale="log", yscale="log", xlabel="N (elements)", ylabel=ylabel, title=title)
     ax.set_xscale("log", base=2)
     ax.grid(True, which="major", alpha=0.3)
@@ -42,7 +43,9 @@ def plot(rows: list[Measurement], tv_label: str, path: str) -> bool:
             numpy_groups.setdefault(f"{r.path}, {r.dtype}", []).append(r)
         elif r.group == "torch":
             name = r.path.replace("torchvision", "tv")
-            torch_groups.setdefault(f"{name}, {r.dtype}, {r.threads} thr", []).append(r)
+            torch_groups.setdefault(
+                f"{name}, {r.dtype}, {r.threads} thread{'s' * (r.threads != 1)}", []
+            ).append(r)
     panels = [g for g in (numpy_groups, torch_groups) if g]
     if not panels:
         return False
@@ -51,7 +54,10 @@ def plot(rows: list[Measurement], tv_label: str, path: str) -> bool:
     titles = iter(
         [
             ("NumPy forward: ns per element (lower is faster)", numpy_groups),
-            (f"torch forward+backward: ns per element; tv = {tv_label}", torch_groups),
+            (
+                f"torch forward+backward: ns per element (lower is faster)\ntv: {tv_label}",
+                torch_groups,
+            ),
         ]
     )
     for ax in axes[:, 0]:

@@ -127,8 +127,8 @@ def memory_table(rows: list[Measurement]) -> Table:
         "Memory a call adds over its inputs",
         ("N", "dtype", "path", "peak MiB", "peak / logit bytes", "held / logit bytes", "by"),
         notes=[
-            f"Omitted below `2**{MEMORY_MIN_LOG2N}`: fixed scratch buffers and page-sized allocator "
-            "steps would dominate. held: kept between forward and backward (torch).",
+            f"Omitted below `2**{MEMORY_MIN_LOG2N}`: fixed scratch buffers and page-sized",
+            "allocator steps would dominate. held: kept between forward and backward (torch).",
         ],
     )
     for r in rows:
