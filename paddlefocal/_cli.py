@@ -10,14 +10,13 @@ import argparse
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from . import __version__
-from ._cli_files import CliError, check_out_file, read_array, write_array
+from ._cli_files import CliError, check_out_dir, check_out_file, read_array, write_array
 from ._info import install_hint, installed, quiet_imports
 from ._libraries import LIBRARIES, Library, by_name
 
@@ -224,27 +223,6 @@ def _demo() -> int:
     print(format_rows(run_seed_example()))
     print("\n".join(_missing_lines([lib.name for lib in LIBRARIES if not installed(lib)])))
     return 0
-
-
-def check_out_dir(path: str) -> None:
-    """Refuse, before any work, an output folder that could not be created or written.
-
-    A folder is tried by creating (and removing) a temporary entry in it, or in the nearest existing
-    folder above it: ``os.access`` says yes to root everywhere, /proc included.
-    """
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise CliError(f"--out: {path} exists and is not a folder; give a folder for the results")
-    existing = os.path.abspath(path)
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        raise CliError(f"--out: {existing} is not a folder, so {path} cannot be created in it")
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".paddlefocal-", dir=existing))
-    except OSError as exc:
-        raise CliError(
-            f"--out: cannot write in the folder {existing}: {exc.strerror or exc}"
-        ) from None
 
 
 def _bench_options(args: argparse.Namespace) -> dict[str, Any]:

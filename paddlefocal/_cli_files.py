@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+import tempfile
 import tokenize
 import zipfile
 import zlib
@@ -18,7 +19,7 @@ from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["CliError", "check_out_file", "read_array", "write_array"]
+__all__ = ["CliError", "check_out_dir", "check_out_file", "read_array", "write_array"]
 
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -170,6 +171,27 @@ def check_out_file(path: str, what: str = "--out") -> None:
         raise CliError(f"{what}: the folder {parent} is not writable")
     if os.path.exists(path) and not os.access(path, os.W_OK):
         raise CliError(f"{what}: {path} exists and is not writable")
+
+
+def check_out_dir(path: str) -> None:
+    """Refuse, before any work, an output folder that could not be created or written.
+
+    A folder is tried by creating (and removing) a temporary entry in it, or in the nearest existing
+    folder above it: ``os.access`` says yes to root everywhere, /proc included.
+    """
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise CliError(f"--out: {path} exists and is not a folder; give a folder for the results")
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise CliError(f"--out: {existing} is not a folder, so {path} cannot be created in it")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".paddlefocal-", dir=existing))
+    except OSError as exc:
+        raise CliError(
+            f"--out: cannot write in the folder {existing}: {exc.strerror or exc}"
+        ) from None
 
 
 def write_array(path: str, value: Any, what: str = "--out") -> None:

@@ -37,7 +37,8 @@ def _us(seconds: float | None) -> str:
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> str:
-    return "-" if not numerator or not denominator else f"{numerator / denominator:.2f}"
+    # Three significant digits: a ratio far below 1 stays readable (0.0042, never 0.00).
+    return "-" if not numerator or not denominator else f"{numerator / denominator:.3g}"
 
 
 def _pick(rows: list[Measurement], **match: object) -> dict[str, Measurement]:

@@ -71,16 +71,20 @@ def _step(fn: Callable[[Any, Any], Any], x: Any, y: Any) -> Callable[[], None]:
 
 def _compile(torch: Any, fn: Callable[..., Any], x: Any, y: Any) -> tuple[Any, str]:
     """``torch.compile(fn)`` with fullgraph when that works; None and the reason when nothing does."""
-    reason = ""
+    reasons = []
     for fullgraph in (True, False):
         compiled = torch.compile(fn, fullgraph=fullgraph, dynamic=True)
         try:
             with quiet_imports():  # Dynamo's warnings about the code it traces
                 _fwd_bwd(compiled, x, y)
-            return compiled, "fullgraph" if fullgraph else "with graph breaks (fullgraph failed)"
         except Exception as exc:
-            reason = " ".join(str(exc).split())[:120] or type(exc).__name__
-    return None, f"compile failed: {reason}"
+            text = " ".join(str(exc).split()).split(" Explanation:")[0].split(". ")[0]
+            reasons.append(text[:100] or type(exc).__name__)
+            continue
+        if fullgraph:
+            return compiled, "fullgraph"
+        return compiled, f"with graph breaks (fullgraph failed: {reasons[0]})"
+    return None, f"compile failed: {reasons[-1]}"
 
 
 def _memory(torch: Any, row: Measurement, fn: Callable[[Any, Any], Any], x: Any, y: Any) -> None:
