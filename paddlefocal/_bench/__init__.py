@@ -18,7 +18,7 @@ import platform
 import sys
 from dataclasses import asdict
 
-from . import _numpy, _plot, _report, _seed, _timing, _torch
+from . import _numpy, _plot, _report, _seed, _torch
 from ._rows import ALPHA, GAMMA, Measurement
 
 __all__ = ["run"]
@@ -48,7 +48,6 @@ def run(
 ) -> list[Measurement]:
     """Measure, print the tables, write bench.json, bench.md and bench.png into ``out_dir``."""
     rows: list[Measurement] = []
-    exact_rss = _timing.map_large_allocations()
     for dtype in dtypes:
         for log2n in log2ns:
             _progress(f"NumPy forward, N = 2**{log2n}, {dtype} ...")
@@ -78,7 +77,6 @@ def run(
         "numpy_simd": _simd(),
         "platform": platform.platform(),
         "python": sys.version.split()[0],
-        "rss_tracks_allocations_from_64KiB": exact_rss,
     }
     report = {
         "machine": machine,

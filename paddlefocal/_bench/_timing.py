@@ -51,24 +51,6 @@ def compare(calls: dict[str, Callable[[], Any]], budget: float) -> dict[str, flo
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def map_large_allocations() -> bool:
-    """Make glibc map every allocation of 64 KiB or more on its own and unmap it when freed.
-
-    By default glibc raises its mmap threshold up to 32 MiB after the first large free, and later
-    blocks of that size are served from its heap and reused without touching the resident set, so a
-    resident-set peak would read 0 for every array under 32 MiB. Returns False where this cannot be done.
-    """
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(
-            libc.mallopt(-3, 64 * 1024)
-        )  # M_MMAP_THRESHOLD; a fixed value stops the scaling
-    except (OSError, AttributeError):
-        return False
-
-
 def rss_bytes() -> int:
     """The resident set of this process."""
     with open("/proc/self/statm") as f:

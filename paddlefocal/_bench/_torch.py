@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from .._info import quiet_imports
 from .._loss import sigmoid_focal_loss
+from . import _memory
 from ._rows import ALPHA, GAMMA, MEMORY_MIN_LOG2N, SEED, Measurement
-from ._timing import compare, rss_bytes, rss_peak_mib
+from ._timing import compare
 
 THREADS = (1, 2)
 OURS, OURS_COMPILED, TV, TV_COMPILED = (
@@ -87,17 +87,6 @@ def _compile(torch: Any, fn: Callable[..., Any], x: Any, y: Any) -> tuple[Any, s
     return None, f"compile failed: {reasons[-1]}"
 
 
-def _memory(torch: Any, row: Measurement, fn: Callable[[Any, Any], Any], x: Any, y: Any) -> None:
-    row.memory_method = "rss"
-    x.grad = None
-    row.peak_mib = rss_peak_mib(lambda: _fwd_bwd(fn, x, y))
-    gc.collect()
-    before = rss_bytes()
-    kept = fn(x, y)  # the graph and what it saved stay alive until backward
-    row.held_mib = (rss_bytes() - before) / 2**20
-    del kept
-
-
 def measure(
     log2ns: list[int], dtype: str, budget: float, with_compile: bool
 ) -> tuple[str, list[Measurement]]:
@@ -127,12 +116,11 @@ def measure(
                 x, y = _inputs(torch, log2n, dtype)
                 calls = {name: _step(fn, x, y) for name, fn in paths.items() if fn is not None}
                 times = compare(calls, budget)
-                for name, fn in paths.items():
+                for name in paths:
                     row = Measurement("torch", name, log2n, dtype, times.get(name), threads)
                     row.note = notes[name]
-                    if fn is not None and name in (OURS, TV) and threads == 1:
-                        if log2n >= MEMORY_MIN_LOG2N:
-                            _memory(torch, row, fn, x, y)
+                    if name in (OURS, TV) and threads == 1 and log2n >= MEMORY_MIN_LOG2N:
+                        _memory.measure(row)
                     rows.append(row)
     finally:
         torch.set_num_threads(saved)
