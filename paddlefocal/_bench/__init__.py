@@ -17,6 +17,7 @@ import os
 import platform
 import sys
 from dataclasses import asdict
+from typing import Any
 
 from . import _numpy, _plot, _report, _seed, _torch
 from ._rows import ALPHA, GAMMA, Measurement
@@ -36,6 +37,31 @@ def _simd() -> str:
 
 def _progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def _tables(rows: list[Measurement], dtypes: list[str], tv_label: str) -> list[_report.Table]:
+    tables = [_report.numpy_table(rows, dtype) for dtype in dtypes]
+    tables.append(_report.split_table(rows))
+    if tv_label:
+        tables += [
+            _report.torch_table(rows, dtype, threads, tv_label)
+            for dtype in dtypes
+            for threads in _torch.THREADS
+        ]
+    memory = _report.memory_table(rows)
+    tables.append(memory if memory.rows else _report.Table(memory.title, (), notes=memory.notes))
+    return tables
+
+
+def write_markdown(report: dict[str, Any], path: str) -> None:
+    """The tables of a ``bench.json`` report as Markdown (``bench.md``), for the Performance page."""
+    rows = [Measurement(**row) for row in report["rows"]]
+    dtypes = list(dict.fromkeys(row.dtype for row in rows if row.group == "numpy"))
+    machine = report["machine"]
+    header = f"Machine: {machine['cpus']} CPUs, NumPy dispatching {machine['numpy_simd']}."
+    tables = _tables(rows, dtypes, report["torchvision"])
+    with open(path, "w") as f:
+        f.write("\n\n".join([header, *(_report.as_markdown(t) for t in tables)]) + "\n")
 
 
 def run(
@@ -59,16 +85,7 @@ def run(
         _progress(f"torch forward+backward, {dtype}, 1 and 2 threads ...")
         tv_label, torch_rows = _torch.measure(log2ns, dtype, budget, with_compile)
         rows += torch_rows
-    tables = [_report.numpy_table(rows, dtype) for dtype in dtypes]
-    tables.append(_report.split_table(rows))
-    if tv_label:
-        tables += [
-            _report.torch_table(rows, dtype, threads, tv_label)
-            for dtype in dtypes
-            for threads in _torch.THREADS
-        ]
-    memory = _report.memory_table(rows)
-    tables.append(memory if memory.rows else _report.Table(memory.title, (), notes=memory.notes))
+    tables = _tables(rows, dtypes, tv_label)
     print("\n\n".join(_report.as_text(table) for table in tables))
 
     os.makedirs(out_dir, exist_ok=True)
@@ -87,9 +104,7 @@ def run(
     }
     with open(os.path.join(out_dir, "bench.json"), "w") as f:
         json.dump(report, f, indent=1)
-    with open(os.path.join(out_dir, "bench.md"), "w") as f:
-        header = f"Machine: {machine['cpus']} CPUs, NumPy dispatching {machine['numpy_simd']}."
-        f.write("\n\n".join([header, *(_report.as_markdown(t) for t in tables)]) + "\n")
+    write_markdown(report, os.path.join(out_dir, "bench.md"))
     written = ["bench.json", "bench.md"]
     if _plot.plot(rows, tv_label, os.path.join(out_dir, "bench.png")):
         written.append("bench.png")

@@ -24,7 +24,7 @@ def measure(row: Measurement) -> None:
     except (subprocess.SubprocessError, OSError, ValueError, IndexError) as exc:
         row.note = f"memory not measured: {type(exc).__name__}"
         return
-    row.memory_method = "rss, fresh process"
+    row.memory_method = "fresh rss"
     row.peak_mib, row.held_mib = figures["peak_mib"], figures["held_mib"]
 
 
