@@ -1,17 +1,24 @@
-"""The command line: ``paddlefocal`` and ``python -m paddlefocal``."""
+"""The command line: ``paddlefocal`` and ``python -m paddlefocal``.
+
+Every argument and output path is checked before any work; a user error is one line on stderr and exit
+status 2, with nothing written.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from . import __version__
-from ._info import installed
-from ._libraries import LIBRARIES, Library, by_name
+from . import __version__, _libraries
+from ._cli_files import CliError, check_out_dir, check_out_file, read_array, write_array
+from ._info import install_hint, installed, quiet_imports
+from ._libraries import Library, by_name
 
 DESCRIPTION = """\
 Paddle's sigmoid_focal_loss for NumPy, torch, JAX, Dask and any Array API library.
@@ -20,96 +27,114 @@ Without a command, runs Paddle's documented example on every installed library a
 (0.65782464 in float32) with the time per call."""
 
 
-BACKENDS = tuple(library.name for library in LIBRARIES)
+def _names() -> list[str]:
+    """The table's library names (read at call time: the table is the only list)."""
+    return [library.name for library in _libraries.LIBRARIES]
 
 
-class CliError(Exception):
-    """A user error: printed as one line on stderr, exit status 2."""
+PLUGIN_NOTE = 'add a library of your own: a plug-in, see "Plug-ins" in docs/backends.md'
+#: The largest bench size: 2**30 float64 elements are 8 GiB per input, and the naive sequences the bench
+#: runs beside ours hold several arrays of that size.
+MAX_LOG2N = 30
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every default; options without one say what their absence means in their help."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or isinstance(action, argparse._StoreTrueAction):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _MainFormatter(_Formatter, argparse.RawDescriptionHelpFormatter):
+    """The top-level description keeps its line breaks."""
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="paddlefocal",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="paddlefocal", description=DESCRIPTION, formatter_class=_MainFormatter
     )
     parser.add_argument("--version", action="version", version=f"paddlefocal {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("demo", help="the documented example on every installed library (default)")
+    commands.add_parser(
+        "demo",
+        help="the documented example on every installed library (default)",
+        formatter_class=_Formatter,
+    )
 
     compute = commands.add_parser(
         "compute",
         help="the loss of arrays stored in .npy/.npz files",
         description="Compute the loss of logits and labels read from .npy or .npz files (an .npz "
         "must hold exactly one array). Prints the result, or writes it as .npy with --out.",
+        formatter_class=_Formatter,
     )
     compute.add_argument("--logit", required=True, metavar="FILE", help="logits (.npy/.npz)")
     compute.add_argument("--label", required=True, metavar="FILE", help="labels (.npy/.npz)")
     compute.add_argument(
         "--normalizer",
         metavar="NUMBER|FILE",
-        help="a number, or a .npy/.npz file of shape [] or [1]",
+        help="a number, or a .npy/.npz file of shape [] or [1] (default: none, no division)",
     )
-    compute.add_argument("--alpha", type=float, default=0.25, help="default: 0.25")
-    compute.add_argument("--gamma", type=float, default=2.0, help="default: 2.0")
-    compute.add_argument("--reduction", choices=("sum", "mean", "none"), default="sum")
+    compute.add_argument("--alpha", type=float, default=0.25, help="weight of the positives")
+    compute.add_argument("--gamma", type=float, default=2.0, help="focusing exponent")
+    compute.add_argument(
+        "--reduction",
+        choices=("sum", "mean", "none"),
+        default="sum",
+        help="how the per-element losses are combined",
+    )
     compute.add_argument(
         "--backend",
         default="numpy",
-        metavar="{" + ",".join(BACKENDS) + "}",
-        help="the array library to compute with (default: numpy)",
+        metavar="{" + ",".join(_names()) + "}",
+        help="the array library to compute with, on the cpu",
     )
-    compute.add_argument("--out", metavar="FILE", help="write the result to this .npy file")
+    compute.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the result as .npy to exactly this file name (default: print it)",
+    )
 
-    commands.add_parser("backends", help="which path serves each installed library")
+    commands.add_parser(
+        "backends",
+        help="which path serves each library, and how to install the missing ones",
+        formatter_class=_Formatter,
+    )
 
     bench = commands.add_parser(
         "bench",
-        help="side-by-side benchmark against the naive op sequence, torchvision and Paddle",
-        description="Time and measure memory of our paths beside the naive op sequence, torchvision's "
-        "and Paddle's, for N = 2**min .. 2**max; prints a table with ratios and writes JSON and a PNG.",
+        help="side-by-side benchmark: NumPy against its floor, torch against torchvision, per call",
+        description="Time our paths beside one exp and one log pass, the naive op sequence, "
+        "torchvision's and Paddle's, for N = 2**min .. 2**max and on the documented 2x3 example; "
+        "prints tables of ratios and writes bench.json, bench.md (the tables) and bench.png.",
+        formatter_class=_Formatter,
     )
-    bench.add_argument("--min-log2n", type=int, default=10, help="smallest size, log2 (default 10)")
-    bench.add_argument("--max-log2n", type=int, default=24, help="largest size, log2 (default 24)")
-    bench.add_argument("--step", type=int, default=2, help="log2 step between sizes (default 2)")
+    bench.add_argument("--min-log2n", type=int, default=10, help="smallest size, log2")
     bench.add_argument(
-        "--dtype", action="append", choices=("float32", "float64"), help="repeatable; default both"
+        "--max-log2n", type=int, default=24, help=f"largest size, log2 (at most {MAX_LOG2N})"
+    )
+    bench.add_argument("--step", type=int, default=2, help="log2 step between sizes")
+    bench.add_argument(
+        "--dtype",
+        action="append",
+        choices=("float32", "float64"),
+        help="repeatable (default: float32)",
     )
     bench.add_argument(
         "--budget", type=float, default=1.0, help="seconds of repeats per measurement"
     )
     bench.add_argument("--no-paddle", action="store_true", help="leave Paddle out")
     bench.add_argument(
-        "--out", default="benchmarks/results", help="folder for bench.json, bench.png"
+        "--no-compile",
+        action="store_true",
+        help="leave torch.compile out (it compiles for seconds)",
+    )
+    bench.add_argument(
+        "--out", default="benchmarks/results", help="folder for bench.json, bench.md, bench.png"
     )
     return parser
-
-
-def _load(path: str, what: str) -> np.ndarray:
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise CliError(f"{what}: no such file: {path}") from None
-    except (OSError, ValueError) as exc:
-        raise CliError(f"{what}: {path} is not a .npy or .npz array file ({exc})") from None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            names = list(loaded.files)
-            if len(names) != 1:
-                raise CliError(
-                    f"{what}: {path} must hold exactly one array, but holds {len(names)}"
-                )
-            return np.asarray(loaded[names[0]])
-    return np.asarray(loaded)
-
-
-def _normalizer(text: str | None, dtype: Any) -> np.ndarray | None:
-    if text is None:
-        return None
-    try:
-        return np.asarray(float(text), dtype=dtype)
-    except ValueError:
-        return _load(text, "--normalizer")
 
 
 def _library(name: str) -> Library:
@@ -118,81 +143,138 @@ def _library(name: str) -> Library:
         library = by_name(name)
     except ValueError:
         raise CliError(
-            f"--backend: unknown backend {name!r}; choose one of {', '.join(BACKENDS)}"
+            f"--backend: unknown backend {name!r}; choose one of {', '.join(_names())}"
         ) from None
     if not installed(library):
-        hint = (
-            f'pip install "paddlefocal[{library.extra}]"'
-            if library.extra
-            else f"pip install {library.module}"
-        )
-        raise CliError(f"--backend {name}: the library is not installed ({hint})")
+        raise CliError(f"--backend {name}: the library is not installed ({install_hint(library)})")
     return library
 
 
+def _normalizer(text: str | None) -> np.ndarray | float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if not os.path.exists(text):
+        raise CliError(f"--normalizer: {text!r} is neither a number nor an existing file")
+    return read_array(text, "--normalizer")
+
+
+def _check_float(array: np.ndarray, what: str, path: str) -> None:
+    if array.dtype not in (np.float32, np.float64):
+        raise CliError(
+            f"{what}: must have dtype float32 or float64, but {path} holds {array.dtype}"
+        )
+
+
 def _compute(args: argparse.Namespace) -> int:
+    from ._demo import format_value
     from ._loss import sigmoid_focal_loss
 
-    logit = _load(args.logit, "--logit")
-    label = _load(args.label, "--label")
-    normalizer = _normalizer(args.normalizer, logit.dtype)
     library = _library(args.backend)
-    arrays = [library.from_numpy(a, "cpu") for a in (logit, label)]
-    norm = None if normalizer is None else library.from_numpy(normalizer, "cpu")
+    if args.out is not None:
+        check_out_file(args.out)
+    logit = read_array(args.logit, "--logit")
+    label = read_array(args.label, "--label")
+    normalizer = _normalizer(args.normalizer)
+    _check_float(logit, "--logit", args.logit)
+    _check_float(label, "--label", args.label)
+    if isinstance(normalizer, float):
+        normalizer = np.asarray(normalizer, logit.dtype)
+    elif normalizer is not None:
+        _check_float(normalizer, "--normalizer", args.normalizer)
+    with quiet_imports():
+        x, y = library.from_numpy(logit, "cpu"), library.from_numpy(label, "cpu")
+        norm = None if normalizer is None else library.from_numpy(normalizer, "cpu")
     try:
-        result = sigmoid_focal_loss(
-            arrays[0], arrays[1], norm, args.alpha, args.gamma, args.reduction
-        )
+        result = sigmoid_focal_loss(x, y, norm, args.alpha, args.gamma, args.reduction)
     except (TypeError, ValueError) as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(" ".join(str(exc).split())) from None
     value = library.to_numpy(result)
-    if args.out:
-        try:
-            np.save(args.out, value)
-        except OSError as exc:
-            raise CliError(f"--out: cannot write {args.out}: {exc.strerror or exc}") from None
+    if args.out is not None:
+        write_array(args.out, value)
     else:
-        print(np.array2string(value, precision=8) if value.ndim else f"{float(value):.8g}")
+        print(format_value(value))
     return 0
+
+
+def _missing_lines(names: list[str]) -> list[str]:
+    """For each library of the table that is not installed, how to install it; then the plug-in line."""
+    lines = [f"not installed: {name} ({install_hint(by_name(name))})" for name in names]
+    return [*lines, PLUGIN_NOTE]
 
 
 def _backends() -> int:
+    from ._demo import format_table
     from ._info import info
 
-    rows = [row for row in info() if row["installed"]]
-    print(f"{'library':<18} {'version':<14} {'path':<10} devices")
-    for row in rows:
-        devices = ", ".join(row["devices"])
-        print(f"{row['library']:<18} {row['version']:<14} {row['path']:<10} {devices}")
+    rows = info()
+    body = [
+        (row["library"], row["version"], row["path"], ", ".join(row["devices"]))
+        for row in rows
+        if row["installed"]
+    ]
+    print(format_table(("library", "version", "path", "devices"), body))
+    print("\n".join(_missing_lines([row["library"] for row in rows if not row["installed"]])))
     return 0
+
+
+def _demo() -> int:
+    from ._demo import format_rows, run_seed_example
+
+    print("paddle.nn.functional.sigmoid_focal_loss documented example, expected 0.65782464")
+    print(format_rows(run_seed_example()))
+    print(
+        "\n".join(_missing_lines([lib.name for lib in _libraries.LIBRARIES if not installed(lib)]))
+    )
+    return 0
+
+
+def _bench_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The bench's arguments, every one checked before any measurement."""
+    for name in ("min_log2n", "max_log2n"):
+        value = getattr(args, name)
+        if not 0 <= value <= MAX_LOG2N:
+            raise CliError(
+                f"--{name.replace('_', '-')}: must be between 0 and {MAX_LOG2N} (2**{MAX_LOG2N} "
+                f"float64 elements are 8 GiB per input), but received {value}"
+            )
+    if args.min_log2n > args.max_log2n:
+        raise CliError(
+            f"--min-log2n ({args.min_log2n}) must not exceed --max-log2n ({args.max_log2n})"
+        )
+    if args.step < 1:
+        raise CliError(f"--step: must be a positive number of octaves, but received {args.step}")
+    if not (math.isfinite(args.budget) and 0 < args.budget <= 60):
+        raise CliError(
+            f"--budget: must be seconds in (0, 60] per measurement, but received {args.budget}"
+        )
+    check_out_dir(args.out)
+    return {
+        "log2ns": list(range(args.min_log2n, args.max_log2n + 1, args.step)),
+        "dtypes": list(dict.fromkeys(args.dtype or ["float32"])),
+        "out_dir": args.out,
+        "budget": args.budget,
+        "with_paddle": not args.no_paddle,
+        "with_compile": not args.no_compile,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
         if args.command in (None, "demo"):
-            from ._demo import format_rows, run_seed_example
-
-            print("paddle.nn.functional.sigmoid_focal_loss documented example, expected 0.65782464")
-            print(format_rows(run_seed_example()))
-            return 0
+            return _demo()
         if args.command == "compute":
             return _compute(args)
         if args.command == "bench":
+            options = _bench_options(args)
             from ._bench import run
 
-            sizes = list(range(args.min_log2n, args.max_log2n + 1, max(args.step, 1)))
-            if not sizes:
-                raise CliError("bench: --min-log2n must not exceed --max-log2n")
-            run(
-                sizes,
-                args.dtype or ["float32", "float64"],
-                args.out,
-                args.budget,
-                not args.no_paddle,
-            )
+            run(**options)
             return 0
         return _backends()
     except CliError as exc:

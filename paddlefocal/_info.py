@@ -1,4 +1,4 @@
-"""``backends.info()``: the installed array libraries, their devices and the path serving them.
+"""``backends.info()``: the array libraries of the table, installed or not, with their devices and path.
 
 Used by ``paddlefocal backends`` and the demo. Unlike a loss call, this imports every installed library
 of the table to ask for its version and devices.
@@ -6,8 +6,10 @@ of the table to ask for its version and devices.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,7 @@ import numpy as np
 from . import _libraries
 from ._libraries import Library
 
-__all__ = ["info", "installed"]
+__all__ = ["info", "install_hint", "installed", "quiet_imports"]
 
 
 def installed(library: Library) -> bool:
@@ -26,14 +28,28 @@ def installed(library: Library) -> bool:
         return False
 
 
+def install_hint(library: Library) -> str:
+    """How to install ``library``: the paddlefocal extra when there is one."""
+    if library.extra:
+        return f'pip install "paddlefocal[{library.extra}]"'
+    return f"install the distribution that provides the {library.module!r} module"
+
+
+@contextlib.contextmanager
+def quiet_imports() -> Iterator[None]:
+    """Silence warnings raised while a third-party library imports (Paddle's ccache and setuptools
+    UserWarnings): they are not the user's to act on. Wrap only code that imports such a library."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 def _row(library: Library) -> dict[str, Any]:
     from ._registry import path_name
 
     row: dict[str, Any] = {"library": library.name, "extra": library.extra, "installed": True}
     try:
-        # Third-party import-time chatter (Paddle's) is not ours to print.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_imports():
             row["version"] = library.version()
             row["devices"] = library.devices()
             devices = row["devices"]

@@ -1,4 +1,4 @@
-"""The command line: the demo (the README's run command), compute, backends, and its errors."""
+"""The command line: the demo (the README's run command), compute, backends, bench, and their errors."""
 
 from __future__ import annotations
 
@@ -9,107 +9,141 @@ import numpy as np
 import pytest
 
 from paddlefocal._cli import main
+from paddlefocal._demo import format_value
+from paddlefocal._info import installed
+from paddlefocal._libraries import LIBRARIES
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "paddlefocal", *args], capture_output=True, text=True
+        [sys.executable, "-m", "paddlefocal", *args], capture_output=True, text=True, timeout=300
     )
 
 
-def test_demo_prints_the_documented_value_for_numpy():
+def one_line_exit_2(code: int, capsys: pytest.CaptureFixture[str]) -> str:
+    """The error line, after checking that it is the only output and the status is 2."""
+    captured = capsys.readouterr()
+    assert code == 2, captured
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("paddlefocal: error: ")
+    return lines[0]
+
+
+MISSING = [lib for lib in LIBRARIES if not installed(lib)]
+
+
+def test_demo_prints_the_documented_value_on_every_library_without_warnings():
     result = run()
     assert result.returncode == 0, result.stderr
-    lines = [line.split() for line in result.stdout.splitlines()]
-    numpy_row = next(line for line in lines if line and line[0] == "numpy")
-    assert numpy_row[2:4] == ["float32", "0.65782464"]
-    assert all(line[3] == "0.65782464" for line in lines[3:] if len(line) == 5)
+    assert result.stderr == ""  # Paddle's import-time UserWarnings are not ours to print
+    lines = result.stdout.splitlines()
+    assert set(lines[2]) == {"-", " "}  # the separator row under the header
+    rows = [line.split() for line in lines[3:] if not line.startswith(("not installed", "add a"))]
+    assert [row[0] for row in rows][:1] == ["numpy"]
+    assert all(row[2:4] == ["float32", "0.65782464"] for row in rows)
+    assert "plug-in" in lines[-1]
 
 
-@pytest.fixture
-def files(tmp_path):
-    logit = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32)
-    label = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
-    np.save(tmp_path / "logit.npy", logit)
-    np.savez(tmp_path / "label.npz", label=label)
-    return tmp_path
+def test_backends_has_a_separator_one_device_spelling_and_no_warnings():
+    result = run("backends")
+    assert result.returncode == 0
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["library", "version", "path", "devices"]
+    assert set(lines[1]) == {"-", " "}
+    rows = [line.split() for line in lines[2:] if not line.startswith(("not installed", "add a"))]
+    assert ["numpy", np.__version__, "numpy", "cpu"] in rows
+    for row in rows:
+        for device in " ".join(row[3:]).split(", "):
+            assert device == "cpu" or device.startswith("cuda:"), row
+    assert "plug-in" in lines[-1]
 
 
-def compute(files, *extra: str) -> int:
-    """``paddlefocal compute`` in-process on the seed files."""
-    logit, label = str(files / "logit.npy"), str(files / "label.npz")
-    return main(["compute", "--logit", logit, "--label", label, *extra])
+def test_missing_libraries_are_listed_with_their_extra(capsys):
+    from paddlefocal._cli import _missing_lines
 
-
-def test_compute_prints_the_seed_value(files, capsys):
-    code = compute(files, "--normalizer", "2")
-    assert code == 0
-    assert capsys.readouterr().out.strip() == "0.65782464"
-
-
-def test_compute_writes_npy(files):
-    out = files / "out.npy"
-    code = compute(files, "--reduction", "none", "--out", str(out))
-    assert code == 0
-    assert np.load(out).shape == (2, 3)
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--logit", "missing.npy", "--label", "{d}/label.npz"], "no such file"),
-        (["--logit", "{d}/text.txt", "--label", "{d}/label.npz"], "not a .npy or .npz"),
-        (
-            ["--logit", "{d}/int.npy", "--label", "{d}/label.npz"],
-            "must have dtype float32 or float64",
-        ),
-        (["--logit", "{d}/wide.npy", "--label", "{d}/label.npz"], "same shape"),
-        (["--logit", "{d}/logit.npy", "--label", "{d}/two.npz"], "exactly one array"),
-    ],
-)
-def test_compute_errors_are_one_line_exit_2(files, args, message):
-    (files / "text.txt").write_text("not an array")
-    np.save(files / "int.npy", np.zeros((2, 3), np.int64))
-    np.save(files / "wide.npy", np.zeros((2, 4), np.float32))
-    np.savez(files / "two.npz", a=np.zeros(2), b=np.zeros(2))
-    result = run("compute", *[a.format(d=files) for a in args])
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
-
-
-def test_unknown_backend_is_exit_2(files):
-    result = run(
-        "compute",
-        "--logit",
-        str(files / "logit.npy"),
-        "--label",
-        str(files / "label.npz"),
-        "--backend",
-        "fortran",
+    lines = _missing_lines(["cupy", "jax", "paddle"])
+    assert lines[0] == 'not installed: cupy (pip install "paddlefocal[cupy]")'
+    assert lines[1] == 'not installed: jax (pip install "paddlefocal[jax]")'
+    assert (
+        lines[2]
+        == "not installed: paddle (install the distribution that provides the 'paddle' module)"
     )
-    assert result.returncode == 2
-    assert "unknown backend 'fortran'" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert "docs/backends.md" in lines[3]
+    assert main(["backends"]) == 0
+    out = capsys.readouterr().out
+    for lib in MISSING:
+        assert f"not installed: {lib.name} (" in out
 
 
-def test_compute_with_torch_backend_and_normalizer_file(files, capsys):
-    pytest.importorskip("torch")
-    np.save(files / "norm.npy", np.asarray([2.0], np.float32))
-    assert compute(files, "--backend", "torch", "--normalizer", str(files / "norm.npy")) == 0
-    assert capsys.readouterr().out.strip() == "0.65782464"
+@pytest.mark.parametrize("command", ["compute", "bench"])
+def test_help_shows_every_default(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    options = {
+        "compute": ["--normalizer", "--alpha", "--gamma", "--reduction", "--backend", "--out"],
+        "bench": ["--min-log2n", "--max-log2n", "--step", "--dtype", "--budget", "--out"],
+    }[command]
+    for option in options:
+        after = text.split(f" {option} ", 1)[1].split(" --", 1)[0]
+        assert "(default: " in after, (option, after)
 
 
-def test_help_reads_well():
+def test_top_level_help_lists_the_commands():
     result = run("--help")
     assert result.returncode == 0
     for command in ("demo", "compute", "backends", "bench"):
         assert command in result.stdout
 
 
-def test_backends_lists_paths():
-    result = run("backends")
-    assert result.returncode == 0
-    rows = [line.split() for line in result.stdout.splitlines()[1:]]
-    assert ["numpy", np.__version__, "numpy", "cpu"] in rows
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-log2n", "40"], "--max-log2n: must be between 0 and 30"),
+        (["--min-log2n", "-1"], "--min-log2n: must be between 0 and 30"),
+        (["--budget", "-1"], "--budget: must be seconds in (0, 60]"),
+        (["--budget", "0"], "--budget: must be seconds in (0, 60]"),
+        (["--budget", "nan"], "--budget: must be seconds in (0, 60]"),
+        (["--min-log2n", "14", "--max-log2n", "12"], "--min-log2n (14) must not exceed"),
+        (["--step", "0"], "--step: must be a positive number"),
+        (["--out", "{file}"], "exists and is not a folder"),
+        (["--out", "{file}/sub"], "is not a folder, so"),
+        (["--out", "/proc/paddlefocal-bench"], "--out: cannot write in the folder /proc"),
+    ],
+)
+def test_bench_arguments_are_checked_before_any_work(args, message, tmp_path, capsys, monkeypatch):
+    from paddlefocal import _bench
+
+    monkeypatch.setattr(_bench, "run", lambda **kw: pytest.fail("the bench ran"))
+    existing = tmp_path / "existing.txt"
+    existing.write_text("keep me")
+    code = main(["bench", *[a.format(file=existing) for a in args]])
+    assert message in one_line_exit_2(code, capsys)
+    assert existing.read_text() == "keep me"
+
+
+def test_format_value_gives_8_digits_in_float32_and_17_in_float64():
+    assert format_value(np.asarray(0.31746447, np.float32)) == "0.31746447"
+    assert format_value(np.asarray(0.1, np.float64)) == "0.10000000000000001"
+    assert format_value(np.asarray([0.25, 1 / 3], np.float32)) == "[0.25, 0.33333334]"
+
+
+def test_bench_runs_and_writes_its_files(tmp_path, capsys):
+    out = tmp_path / "results"
+    code = main(
+        [
+            *("bench", "--min-log2n", "10", "--max-log2n", "10", "--budget", "0.01"),
+            *("--no-compile", "--no-paddle", "--out", str(out)),
+        ]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "ours / floor" in text
+    assert "front-end checks us" in text
+    assert "x faster than" in text and "faster than us" not in text
+    assert "held 0.00x" not in text and "% of one input" not in text
+    assert {p.name for p in out.iterdir()} >= {"bench.json", "bench.md"}
+    assert "`2**10`" in (out / "bench.md").read_text()
