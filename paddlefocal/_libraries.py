@@ -31,7 +31,9 @@ def load_target(target: Any) -> Any:
     if not isinstance(target, str):
         return target
     module_name, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)
+    # sys.modules first: torch.compile traces a first call through here and cannot trace importlib.
+    module = sys.modules.get(module_name) or importlib.import_module(module_name)
+    return getattr(module, attribute)
 
 
 @dataclass(frozen=True)

@@ -141,8 +141,21 @@ def register(
     _cache = {}
 
 
-def _select(array: Any) -> tuple[Backend, Path]:
-    for backend in registered():
+def _candidates() -> list[Backend]:
+    """``registered()``, except inside a torch.compile trace: Dynamo cannot trace the locks and file
+    reads of the plug-in scan, so a first call made there chooses among what is known without it."""
+    if _tracing():
+        return [*_registered, *(_plugins or ()), *_builtin()]
+    return registered()
+
+
+def _tracing() -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and bool(torch.compiler.is_compiling())
+
+
+def _select(array: Any, candidates: list[Backend]) -> tuple[Backend, Path]:
+    for backend in candidates:
         if backend.module in sys.modules and backend.is_array(array):
             try:
                 return backend, backend.load()
@@ -162,7 +175,9 @@ def _lookup(array: Any) -> tuple[Backend, Path]:
     cache = _cache
     found = cache.get(type(array))
     if found is None:
-        found = cache[type(array)] = _select(array)
+        found = _select(array, _candidates())
+        if not _tracing():
+            cache[type(array)] = found
     if forced is not None and found[0].name != forced:
         kind = type(array)
         raise ValueError(
@@ -184,7 +199,7 @@ def path_name(array: Array) -> str:
 
 def namespace_for(array: Array) -> Namespace | None:
     """The namespace a backend provides for ``array``'s library, if any (see ``Backend``)."""
-    for backend in registered():
+    for backend in _candidates():
         if backend.namespace is not None and backend.module in sys.modules:
             if backend.is_array(array):
                 return backend.load_namespace()

@@ -235,3 +235,27 @@ def test_a_new_library_is_one_table_entry_plus_one_path_module(tmp_path, monkeyp
     assert toy_backend.CALLS == ["mean", "sum"]
     assert main(["demo"]) == 0
     assert "\ntoy " in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_first_call_inside_torch_compile_fullgraph_needs_no_earlier_eager_call():
+    """Dynamo cannot trace the plug-in scan's locks or file reads: a first call made inside a traced
+    function chooses without them. (The path module itself must be importable by name first.)"""
+    pytest.importorskip("torch")
+    code = textwrap.dedent(
+        """
+        import torch
+        import paddlefocal.backends.torch  # Dynamo traces no importlib call
+        @torch.compile(fullgraph=True)
+        def step(x, y):
+            return F.sigmoid_focal_loss(x, y)
+        x = torch.randn(4, 3, requires_grad=True)
+        y = (torch.rand(4, 3) > 0.5).float()
+        out = step(x, y)
+        out.backward()
+        with torch.no_grad():
+            eager = F.sigmoid_focal_loss(x, y)
+        print("SAME", bool(torch.allclose(out, eager)), "GRAD", bool(torch.isfinite(x.grad).all()))
+        """
+    )
+    assert "SAME True GRAD True" in _fresh(code)
