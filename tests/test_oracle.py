@@ -8,7 +8,7 @@ import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
 from helpers import lib, paddle_loss, tol
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import paddlefocal.nn.functional as F
@@ -172,6 +172,14 @@ def cases(draw):
 @given(case=cases(), lib_name=st.sampled_from(ORACLE_LIBS))
 def test_property_values_equal_paddle(case, lib_name):
     logit, label, normalizer, alpha, gamma, reduction = case
+    # A label outside [0, 1] can make 1 - p_t negative; near 0 its sign is lost in rounding (ours:
+    # -1e-16, Paddle's: 0), and a fractional gamma turns that sign into nan or a number. Neither is
+    # more right there, so such inputs are left out.
+    x, y = logit.astype(np.float64), label.astype(np.float64)
+    s = 0.5 * (1.0 + np.tanh(0.5 * x))
+    q = s * (1.0 - y) + (1.0 - s) * y
+    outside = (y < 0) & (y != -100.0) | (y > 1)
+    assume(gamma == int(gamma) or not np.any(outside & (np.abs(q) < 1e-5)))
     expected = paddle_loss(logit, label, normalizer, alpha, gamma, reduction)
     ours = _ours(lib_name, logit, label, normalizer, alpha, gamma, reduction)
     t = tol(logit.dtype)
