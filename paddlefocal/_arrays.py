@@ -12,18 +12,15 @@ from __future__ import annotations
 import importlib
 import math
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
-from ._libraries import LIBRARIES, Library
+from ._kinds import FN, Kind, any_device, cpu, read_float
+from ._libraries import LIBRARIES, Library, load_target
 from ._registry import namespace_for
 from ._typing import Array, Namespace
-
-FN = "sigmoid_focal_loss"
 
 #: NumPy 2.1+ implements the Array API standard in its main namespace; array_api_compat's wrapper
 #: module would add ~150 ms to the first call (it imports numpy.f2py among others).
@@ -43,55 +40,10 @@ def type_name(value: Any) -> str:
     return f"{type(value).__module__.split('.')[0]}.{type(value).__name__}"
 
 
-@dataclass(frozen=True, slots=True)
-class Kind:
-    """What the front-end knows about one array type.
-
-    Attributes
-    ----------
-    namespace : namespace
-        The Array API namespace; arrays of one library share it (NumPy subclasses included).
-    device : callable
-        ``device(array)``: a value equal for arrays on one device (or one set of devices), or None
-        where it cannot be known (a traced array).
-    read : callable or None
-        ``read(array)``: a 0-D array's value as a float, or None where it cannot be read now (traced,
-        lazy). None: never readable.
-    inspect : callable or None
-        ``inspect(array, argname)`` raises for an array of this type that cannot be served (a sparse
-        tensor, masked chunks).
-    """
-
-    namespace: Namespace
-    device: Callable[[Any], Any]
-    read: Callable[[Any], float | None] | None = None
-    inspect: Callable[[Any, str], None] | None = None
-
-
-def _any_device(value: Any) -> Any:
-    try:
-        return array_api_compat.device(value)
-    except Exception:
-        # Libraries outside the Array API (Paddle) name their device otherwise.
-        place = getattr(value, "place", None)
-        return None if place is None else str(place)
-
-
-def _read_float(value: Any) -> float | None:
-    try:
-        return float(value)
-    except Exception:  # traced or lazy: not readable now
-        return None
-
-
-def _cpu(_: Any) -> str:
-    return "cpu"
-
-
 NUMPY_KIND = Kind(
     np if NUMPY_IS_STANDARD else importlib.import_module("array_api_compat.numpy"),
-    _cpu,
-    _read_float,
+    cpu,
+    read_float,
 )
 
 #: Kinds by array type, filled on first sight of each type whose library (in the table) has one
@@ -102,53 +54,6 @@ _KINDS: dict[type, Kind] = {np.ndarray: NUMPY_KIND}
 #: (torch.Tensor, torch.strided, {float32: limit, float64: limit}, the namespace).
 torch_tensor: type | None = None
 torch_facts: tuple[Any, Any, dict[Any, float], Namespace] | None = None
-
-
-def _torch_inspect(value: Any, argname: str) -> None:
-    import torch
-
-    if value.is_nested:
-        raise TypeError(
-            f"{FN}: '{argname}' must be a regular (strided) torch tensor, but received a nested "
-            f"tensor (layout {value.layout}); pad it first, e.g. torch.nested.to_padded_tensor"
-        )
-    if value.layout is not torch.strided:
-        raise TypeError(
-            f"{FN}: '{argname}' must be a dense (strided) torch tensor, but received a tensor of "
-            f"layout {value.layout}; convert it with .to_dense()"
-        )
-
-
-def _torch_read(value: Any) -> float | None:
-    import torch
-
-    # Under torch.compile or a torch.func transform the value is symbolic: reading it would break
-    # the graph (an error under fullgraph=True) or fail inside vmap.
-    if torch.compiler.is_compiling() or torch._C._functorch.is_functorch_wrapped_tensor(value):
-        return None
-    return float(value.detach().item())
-
-
-def _torch_device(value: Any) -> Any:
-    return value.device
-
-
-def _jax_device(value: Any) -> Any:
-    # A sharded array lives on a set of devices; arrays over the same set are on "one device" for
-    # the loss (XLA moves shards within it). A traced array has no devices to compare.
-    try:
-        return frozenset(value.devices())
-    except Exception:
-        return None
-
-
-def _dask_inspect(value: Any, argname: str) -> None:
-    if isinstance(getattr(value, "_meta", None), np.ma.MaskedArray):
-        raise TypeError(
-            f"{FN}: '{argname}' must not be a Dask array of NumPy masked arrays (da.ma): its mask "
-            "would be ignored; pass plain chunks and drop the masked elements, or give them "
-            "label -100"
-        )
 
 
 def _refuse_numpy_subclass(value: Any, argname: str) -> None:
@@ -182,7 +87,7 @@ def _new_kind(value: Any, argname: str) -> Kind:
         )
     provided = namespace_for(value)
     if provided is not None:
-        return Kind(provided, _any_device, _read_float)
+        return Kind(provided, any_device, read_float)
     try:
         namespace = array_api_compat.array_namespace(value)
     except Exception as exc:  # an object that pretends to be an array
@@ -199,19 +104,10 @@ def _new_kind(value: Any, argname: str) -> Kind:
             f"received {describe(value)}"
         )
     library = _library(value)
-    name = None if library is None else library.name
-    if name == "torch":
-        import torch
-
-        kind = Kind(namespace, _torch_device, _torch_read, _torch_inspect)
-        half_max = {t: float(torch.finfo(t).max) / 2 for t in (torch.float32, torch.float64)}
-        torch_tensor, torch_facts = torch.Tensor, (torch.Tensor, torch.strided, half_max, namespace)
-    elif name == "jax":
-        kind = Kind(namespace, _jax_device, _read_float)
-    elif name == "dask":
-        kind = Kind(namespace, _any_device, None, _dask_inspect)  # lazy: never read
-    else:
-        kind = Kind(namespace, _any_device, _read_float)
+    make = None if library is None or library.kind is None else load_target(library.kind)
+    kind: Kind = make(namespace) if make is not None else Kind(namespace, any_device, read_float)
+    if kind.early is not None:
+        torch_tensor, torch_facts = kind.early[0], kind.early
     if library is not None and library.namespace_per_type:
         _KINDS[type(value)] = kind
     return kind

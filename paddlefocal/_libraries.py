@@ -56,6 +56,10 @@ class Library:
         For a library that array-api-compat does not know: its namespace, as ``"module:attribute"``.
     namespace_per_type : bool
         Whether the namespace depends on the array's type alone, so it can be cached per type.
+    kind : str or None
+        How the front-end finds its arrays' device, reads a 0-D value and refuses arrays it cannot
+        serve: ``"module:function"`` making a ``paddlefocal._kinds.Kind`` from the namespace; None:
+        the generic one.
     devices : callable
         The devices this process can use, in the one spelling (``"cpu"``, ``"cuda:0"``).
     from_numpy : callable
@@ -74,6 +78,7 @@ class Library:
     to_numpy: Callable[[Array], np.ndarray]
     namespace: str | None = None
     namespace_per_type: bool = True
+    kind: str | None = None
 
     def version(self) -> str:
         """The installed version (imports the library)."""
@@ -197,10 +202,12 @@ LIBRARIES: tuple[Library, ...] = (
     Library(
         "torch", "torch", "torch", array_api_compat.is_torch_array,
         "paddlefocal.backends.torch:loss", _torch_devices, _torch_from, _torch_to,
+        kind="paddlefocal._kinds:torch_kind",
     ),
     Library(
         "jax", "jax", "jax", array_api_compat.is_jax_array,
         "paddlefocal.backends.jax:loss", _jax_devices, _jax_from, np.asarray,
+        kind="paddlefocal._kinds:jax_kind",
     ),
     Library(
         "cupy", "cupy", "cupy", array_api_compat.is_cupy_array,
@@ -209,6 +216,7 @@ LIBRARIES: tuple[Library, ...] = (
     Library(
         "dask", "dask", "dask", array_api_compat.is_dask_array,
         "paddlefocal.backends.dask:loss", _cpu, _dask_from, _dask_to,
+        kind="paddlefocal._kinds:dask_kind",
     ),
     Library(
         # Its arrays carry their own API version, so the namespace is asked per array.

@@ -15,7 +15,7 @@ import paddlefocal
 import paddlefocal.nn.functional as F
 
 PACKAGE = Path(paddlefocal.__file__).resolve().parent
-FRONT_END = {PACKAGE / name for name in ("_validation.py", "_arrays.py", "_loss.py")}
+FRONT_END = {PACKAGE / name for name in ("_validation.py", "_arrays.py", "_kinds.py", "_loss.py")}
 
 
 class Pretender:
