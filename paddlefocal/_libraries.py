@@ -220,11 +220,11 @@ LIBRARIES: tuple[Library, ...] = (
     ),
     Library(
         # Its arrays carry their own API version, so the namespace is asked per array.
-        "array-api-strict", "array_api_strict", None, _is_strict_array,
+        "array-api-strict", "array_api_strict", "array-api-strict", _is_strict_array,
         None, _cpu, _strict_from, np.asarray, namespace_per_type=False,
     ),
     Library(
-        "paddle", "paddle", None, _is_paddle_tensor,
+        "paddle", "paddle", "paddle", _is_paddle_tensor,
         "paddlefocal.backends.paddle:loss", _paddle_devices, _paddle_from, _paddle_to,
         namespace="paddlefocal.backends.paddle:namespace",
     ),

@@ -11,6 +11,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from paddlefocal._info import install_hint
 from paddlefocal._libraries import LIBRARIES, Library, by_name
 from paddlefocal._registry import namespace_for
 
@@ -61,8 +62,7 @@ def _skip_reason(name: str, device: str, chosen: set[str] | None) -> str | None:
     if chosen is None and name in OPT_IN:
         return f"{name}: opt-in (PADDLEFOCAL_BACKENDS={name})"
     if not _installed(library):
-        extra = f'pip install "paddlefocal[{library.extra}]"' if library.extra else "not installed"
-        return f"{name} is not installed ({extra})"
+        return f"{name} is not installed ({install_hint(library)})"
     if device != "cpu" and device not in library.devices():
         return f"{name}: no {device} device here"
     return None

@@ -67,10 +67,7 @@ def test_missing_libraries_are_listed_with_their_extra(capsys):
     lines = _missing_lines(["cupy", "jax", "paddle"])
     assert lines[0] == 'not installed: cupy (pip install "paddlefocal[cupy]")'
     assert lines[1] == 'not installed: jax (pip install "paddlefocal[jax]")'
-    assert (
-        lines[2]
-        == "not installed: paddle (install the distribution that provides the 'paddle' module)"
-    )
+    assert lines[2] == 'not installed: paddle (pip install "paddlefocal[paddle]")'
     assert "docs/backends.md" in lines[3]
     assert main(["backends"]) == 0
     out = capsys.readouterr().out

@@ -19,17 +19,16 @@ from typing import NamedTuple
 
 import pytest
 
+from paddlefocal._libraries import LIBRARIES
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 TIMEOUT_S = 300
-#: Optional libraries an example may import, with the extra that installs each.
+#: Optional modules an example may import, with the extra that installs each: the array libraries of
+#: the library table, and the tools that are not array libraries.
 EXTRAS = {
-    "torch": "torch",
-    "jax": "jax",
-    "dask": "dask",
+    **{lib.module: lib.extra for lib in LIBRARIES if lib.extra},
     "distributed": "distributed",
-    "cupy": "cupy",
-    "paddle": "test",
     "matplotlib": "docs",
 }
 FENCE = re.compile(r"^(?P<indent> *)```(?P<info>[^\n`]*)$")
