@@ -11,9 +11,9 @@ The thread count is, in order of precedence:
 3. the default, ``min(usable CPUs, 8)``, where the usable CPUs are those this process may run on
    (``os.sched_getaffinity``, else ``os.cpu_count()``): beyond 8 threads the loss waits on memory.
 
-A call uses at most one thread per block of the NumPy kernel (32768 elements in float32, 16384 in
-float64) and none for fewer than two blocks, so small inputs stay on the calling thread. It runs
-single-threaded whatever the count when it is made:
+A call uses at most one thread per four blocks of the NumPy kernel (a block is 32768 elements in
+float32, 16384 in float64) and none below eight blocks, so small inputs stay on the calling thread.
+It runs single-threaded whatever the count when it is made:
 
 * from any thread other than the main thread (Dask's threaded scheduler and ``dask.distributed``
   workers run tasks in their own threads, and so do the caller's own thread pools), or

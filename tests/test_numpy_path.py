@@ -59,7 +59,7 @@ def workers_used(monkeypatch):
 @pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
 def test_results_are_bit_identical_for_every_thread_count(dtype, reduction, threads, workers_used):
     block = kernel.block_size(np.dtype(dtype))
-    x, y = _data(9 * block + 123, dtype)
+    x, y = _data(8 * kernel.thread_grain(np.dtype(dtype)) + block + 123, dtype)
     x[block + 5], y[3 * block + 7] = np.inf, -100.0  # two blocks on the reference formulas
     normalizer = np.asarray(3.0, dtype)
     results = {}
@@ -74,16 +74,16 @@ def test_results_are_bit_identical_for_every_thread_count(dtype, reduction, thre
 
 def test_small_inputs_stay_on_the_calling_thread(threads, workers_used):
     threads(8)
-    block = kernel.block_size(np.dtype(np.float32))
-    for n in (17, block, 2 * block - 1, 2 * block, 5 * block):
+    grain = kernel.thread_grain(np.dtype(np.float32))
+    for n in (17, grain, 2 * grain - 1, 2 * grain, 5 * grain):
         F.sigmoid_focal_loss(*_data(n, np.float32))
-    # At most one thread per block, and none for fewer than two blocks.
+    # At most one thread per grain (four blocks), and none for fewer than two grains.
     assert workers_used == [1, 1, 1, 2, 5]
 
 
 def test_calls_from_eight_caller_threads_are_single_threaded(threads, workers_used):
     threads(4)
-    x, y = _data(2**18, np.float32)
+    x, y = _data(2**20, np.float32)
     expected = F.sigmoid_focal_loss(x, y)
     assert workers_used == [4]
     results = [None] * 8
@@ -123,8 +123,8 @@ class _LossDataset:
         return 2
 
     def __getitem__(self, i):
-        x, y = _data(2**18, np.float32, seed=i)
-        workers = _threads.threads_for(x.size, kernel.block_size(x.dtype))
+        x, y = _data(2**20, np.float32, seed=i)
+        workers = _threads.threads_for(x.size, kernel.thread_grain(x.dtype))
         return workers, float(F.sigmoid_focal_loss(x, y))
 
 
