@@ -208,9 +208,11 @@ def namespace_for(array: Array) -> Namespace | None:
 
 @contextlib.contextmanager
 def restored() -> Iterator[None]:
-    """Undo the ``register()`` calls made inside the block (test fixtures use it)."""
+    """Inside the block, a registry that has chosen no path yet; afterwards, the ``register()`` calls
+    made inside undone (test fixtures use it)."""
     global _cache
     saved = list(_registered)
+    _cache = {}
     try:
         yield
     finally:

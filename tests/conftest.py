@@ -21,7 +21,8 @@ def lib_(request: pytest.FixtureRequest):
 
 @pytest.fixture
 def registry():
-    """``paddlefocal.backends``, with registrations made during the test undone afterwards."""
+    """``paddlefocal.backends`` with no path chosen yet (its first use), and registrations made during
+    the test undone afterwards."""
     from paddlefocal import _registry, backends
 
     with _registry.restored():

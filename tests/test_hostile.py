@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import paddlefocal.nn.functional as F
-from paddlefocal import _registry as _registry_module
 from paddlefocal import backends
+from paddlefocal._registry import restored
 
 
 def _digest(lb, *arrays):
@@ -148,23 +148,23 @@ def test_threads_agree_with_single_threaded_results():
         )
 
     expected = [compute(c) for c in cases]
-    _registry_module._cache.clear()  # the registry's first use races too
-    barrier = threading.Barrier(8)
-    failures = []
+    with restored():  # the registry's first use races too
+        barrier = threading.Barrier(8)
+        failures = []
 
-    def worker(seed):
-        barrier.wait()
-        order = np.random.default_rng(seed).integers(0, len(cases), size=500)
-        for k in order:
-            got = compute(cases[k])
-            if not np.array_equal(got, expected[k]):
-                failures.append((seed, int(k)))
+        def worker(seed):
+            barrier.wait()
+            order = np.random.default_rng(seed).integers(0, len(cases), size=500)
+            for k in order:
+                got = compute(cases[k])
+                if not np.array_equal(got, expected[k]):
+                    failures.append((seed, int(k)))
 
-    threads = [threading.Thread(target=worker, args=(s,)) for s in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+        threads = [threading.Thread(target=worker, args=(s,)) for s in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     assert failures == []
 
 

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from helpers import PLUGIN, plugin_env
 
-import paddlefocal
 import paddlefocal.nn.functional as F
 from paddlefocal import _libraries, backends
 
@@ -198,7 +197,9 @@ def loss(call):
 '''
 
 
-def test_a_new_library_is_one_table_entry_plus_one_path_module(tmp_path, monkeypatch, capsys):
+def test_a_new_library_is_one_table_entry_plus_one_path_module(
+    registry, tmp_path, monkeypatch, capsys
+):
     """What adding a library takes: this entry and the module above; nothing else lists libraries."""
     strict = pytest.importorskip("array_api_strict")
     (tmp_path / "toy_backend.py").write_text(TOY_BACKEND)
@@ -216,7 +217,6 @@ def test_a_new_library_is_one_table_entry_plus_one_path_module(tmp_path, monkeyp
     )
     table = tuple(lib for lib in _libraries.LIBRARIES if lib.name != "array-api-strict")
     monkeypatch.setattr(_libraries, "LIBRARIES", (*table, toy))
-    monkeypatch.setattr(paddlefocal._registry, "_cache", {})
     import toy_backend
 
     x = strict.asarray(np.asarray([0.5, -1.0], np.float32))
