@@ -15,6 +15,7 @@ from typing import Any
 import array_api_compat.torch as xp_torch
 import torch
 
+from paddlefocal._call import Call
 from paddlefocal._derivatives import focal_elementwise_grads
 from paddlefocal._reference import apply_normalizer_and_reduction, focal_elementwise
 from paddlefocal._typing import Reduction
@@ -115,15 +116,10 @@ class FocalLoss(CompiledFocalLoss):
         return _reduce_like_forward(tangent, normalizer, ctx.reduction)
 
 
-def loss(
-    logit: torch.Tensor,
-    label: torch.Tensor,
-    normalizer: torch.Tensor | None,
-    alpha: Any,
-    gamma: Any,
-    reduction: Reduction,
-) -> torch.Tensor:
+def loss(call: Call) -> torch.Tensor:
     """The composable path: any inputs, any transform."""
     function = CompiledFocalLoss if torch.compiler.is_compiling() else FocalLoss
-    result: torch.Tensor = function.apply(logit, label, normalizer, alpha, gamma, reduction)
+    result: torch.Tensor = function.apply(
+        call.logit, call.label, call.normalizer, call.alpha, call.gamma, call.reduction
+    )
     return result

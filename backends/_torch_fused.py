@@ -20,8 +20,10 @@ import array_api_compat.torch as xp_torch
 import torch
 import torch.nn.functional as tnf
 
+from paddlefocal._call import Call
 from paddlefocal._derivatives import focal_elementwise_grads
 from paddlefocal._reference import focal_elementwise
+from paddlefocal._typing import Reduction
 
 #: Elements per block on the CPU: large enough that the per-operation overhead is amortized, small
 #: enough that a block's temporaries stay in the L2 cache.
@@ -137,16 +139,11 @@ def _block(
     return _reference_block(x, y, alpha, gamma, with_grad)
 
 
-def forward(
-    logit: torch.Tensor,
-    label: torch.Tensor,
-    normalizer: torch.Tensor | None,
-    alpha: float,
-    gamma: float,
-    reduction: str,
-    with_grad: bool,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The loss and (if asked) the gradient of the unnormalized per-element loss, of logit's shape."""
+def forward(call: Call, with_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The loss and (if asked) the gradient of the unnormalized per-element loss, of logit's shape;
+    ``call.alpha`` and ``call.gamma`` are floats."""
+    logit, label, normalizer = call.logit, call.label, call.normalizer
+    alpha, gamma, reduction = float(call.alpha), float(call.gamma), call.reduction
     n = logit.numel()
     size = _block_size(logit)
     grad: torch.Tensor | None
@@ -199,9 +196,10 @@ class FusedFocalLoss(torch.autograd.Function):
         normalizer: torch.Tensor | None,
         alpha: float,
         gamma: float,
-        reduction: str,
+        reduction: Reduction,
     ) -> torch.Tensor:
-        result, grad = forward(logit, label, normalizer, alpha, gamma, reduction, True)
+        call = Call(logit, label, normalizer, alpha, gamma, reduction, xp_torch)
+        result, grad = forward(call, True)
         assert grad is not None
         # The scale of the reduction and the normalizer is applied here, leaving the backward bare.
         if reduction == "mean" and logit.numel():
@@ -217,19 +215,18 @@ class FusedFocalLoss(torch.autograd.Function):
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[Any, ...]:
         grad, logit, label = ctx.saved_tensors
         if torch.is_grad_enabled():
-            grad = _differentiable_grad(logit, label, *ctx.args)
+            grad = _differentiable_grad(logit, label, ctx.args)
         return grad_out * grad, None, None, None, None, None
 
 
 def _differentiable_grad(
     logit: torch.Tensor,
     label: torch.Tensor,
-    normalizer: torch.Tensor | None,
-    alpha: float,
-    gamma: float,
-    reduction: str,
+    args: tuple[torch.Tensor | None, float, float, Reduction],
 ) -> torch.Tensor:
-    """d result / d logit in operations that autograd can differentiate again (create_graph=True)."""
+    """d result / d logit in operations that autograd can differentiate again (create_graph=True);
+    ``args`` are the forward's normalizer, alpha, gamma and reduction."""
+    normalizer, alpha, gamma, reduction = args
     grad: torch.Tensor = focal_elementwise_grads(xp_torch, logit, label, alpha, gamma).logit
     if reduction == "mean":
         grad = grad / logit.numel()

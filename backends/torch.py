@@ -41,20 +41,20 @@ def loss(call: Call) -> torch.Tensor:
     # Tensor alpha/gamma, a negative gamma (whose power the reference forms in log space), gradients to
     # label or normalizer: the reference formulas in the composable Function.
     if type(alpha) is not float or type(gamma) is not float or gamma < 0.0:
-        return _torch_composable.loss(logit, label, normalizer, alpha, gamma, reduction)
+        return _torch_composable.loss(call)
     grad_enabled = torch.is_grad_enabled()
     if grad_enabled and (label.requires_grad or _needs_grad(normalizer)):
-        return _torch_composable.loss(logit, label, normalizer, alpha, gamma, reduction)
+        return _torch_composable.loss(call)
     if torch.compiler.is_compiling():
         result = _torch_compiled.CompiledFusedFocalLoss.apply(
             logit, label, normalizer, alpha, gamma, reduction
         )
         return result
     if _transforms_level() is not None or _forward_ad._current_level >= 0:
-        return _torch_composable.loss(logit, label, normalizer, alpha, gamma, reduction)
+        return _torch_composable.loss(call)
     if grad_enabled and logit.requires_grad:
         result = _torch_fused.FusedFocalLoss.apply(
             logit, label, normalizer, alpha, gamma, reduction
         )
         return result
-    return _torch_fused.forward(logit, label, normalizer, alpha, gamma, reduction, False)[0]
+    return _torch_fused.forward(call, False)[0]
