@@ -199,3 +199,19 @@ def plugin_env(tmp_path: Any, entry_points: str, modules: dict[str, str]) -> dic
     for name, source in modules.items():
         (site / f"{name}.py").write_text(source)
     return {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def one_line_exit_2(code: int, capsys: Any) -> str:
+    """The CLI's error line, after checking that it is the only output (no traceback), on stderr,
+    prefixed like argparse's, and that the status is 2."""
+    captured = capsys.readouterr()
+    assert code == 2, captured
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err
+    assert lines[0].startswith("paddlefocal: error: ")
+    return lines[0]

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import one_line_exit_2
 
 from paddlefocal._cli import main
 from paddlefocal._demo import format_value
@@ -18,17 +19,6 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "paddlefocal", *args], capture_output=True, text=True, timeout=300
     )
-
-
-def one_line_exit_2(code: int, capsys: pytest.CaptureFixture[str]) -> str:
-    """The error line, after checking that it is the only output and the status is 2."""
-    captured = capsys.readouterr()
-    assert code == 2, captured
-    assert captured.out == ""
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1, captured.err
-    assert lines[0].startswith("paddlefocal: error: ")
-    return lines[0]
 
 
 MISSING = [lib for lib in LIBRARIES if not installed(lib)]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import one_line_exit_2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -45,16 +46,6 @@ def files(tmp_path: Path) -> Path:
 
 def compute(files: Path, *extra: str, logit: str = "logit.npy", label: str = "label.npz") -> int:
     return main(["compute", "--logit", str(files / logit), "--label", str(files / label), *extra])
-
-
-def one_line_exit_2(code: int, capsys: pytest.CaptureFixture[str]) -> str:
-    captured = capsys.readouterr()
-    assert code == 2, captured
-    assert captured.out == ""
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1, captured.err
-    assert "Traceback" not in captured.err
-    return lines[0]
 
 
 # --- valid files ---------------------------------------------------------------------------------

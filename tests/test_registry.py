@@ -95,10 +95,15 @@ BACKEND = backends.Backend("reentrant", "no_such_library", lambda a: False, lamb
 """
 
 
-def test_use_knows_an_installed_plugin_before_any_loss_call(tmp_path):
-    env = plugin_env(
-        tmp_path, "[paddlefocal.backends]\ntagged = demo_plugin:BACKEND\n", {"demo_plugin": PLUGIN}
-    )
+@pytest.fixture
+def tagged_env(tmp_path):
+    """An environment with the Tagged plug-in installed as a distribution."""
+    entry = "[paddlefocal.backends]\ntagged = demo_plugin:BACKEND\n"
+    return plugin_env(tmp_path, entry, {"demo_plugin": PLUGIN})
+
+
+def test_use_knows_an_installed_plugin_before_any_loss_call(tagged_env):
+    env = tagged_env
     out = _fresh(
         "with backends.use('tagged'):\n"
         "    import demo_plugin\n"
@@ -109,10 +114,10 @@ def test_use_knows_an_installed_plugin_before_any_loss_call(tmp_path):
     assert "VALUE -1.0" in out
 
 
-def test_register_takes_precedence_over_plugins_which_take_precedence_over_builtins(tmp_path):
-    env = plugin_env(
-        tmp_path, "[paddlefocal.backends]\ntagged = demo_plugin:BACKEND\n", {"demo_plugin": PLUGIN}
-    )
+def test_register_takes_precedence_over_plugins_which_take_precedence_over_builtins(
+    tagged_env,
+):
+    env = tagged_env
     out = _fresh(
         "import demo_plugin\n"
         "t = np.zeros(3).view(demo_plugin.Tagged)\n"
