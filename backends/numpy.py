@@ -1,106 +1,249 @@
-"""NumPy path: a fused, block-wise forward that never allocates a full-size temporary, on all cores.
+"""NumPy kernels: the loss of a flat block in a few ufunc passes, and a scalar loop for tiny blocks.
 
-Large inputs are cut into fixed blocks (``paddlefocal.backends._numpy_kernel``) that run on up to
-``paddlefocal.get_num_threads()`` threads; the result is bit-identical for every thread count. Tiny
-inputs (a few elements) take a scalar loop in double precision, where a NumPy ufunc call would cost
-more than the arithmetic. Either way a block (or a tiny input) holding an element outside the common
-case (a non-finite logit, a label outside [0, 1] such as Paddle's -100, a subnormal ``1 - p_t``) gets
-the reference formulas, and so does a negative gamma: the numbers are the reference's everywhere.
+Under the driver (``paddlefocal._driver``) a NumPy call is cut into fixed blocks of 128 KiB that run on
+up to ``paddlefocal.get_num_threads()`` threads; the result is bit-identical for every thread count.
+A block costs one ``exp``, one ``log1p`` (or one ``log`` and a correction where NumPy's ``log1p`` is not
+vectorized), two divisions, 15 cheap passes and one reduction, written with ``out=`` into block-sized
+scratch buffers. A block holding anything outside the common case (a non-finite logit, a label outside
+[0, 1] such as Paddle's -100, a subnormal ``exp(-|x|)`` or, for gamma != 0, a subnormal ``1 - p_t``) is
+declined, and the driver serves it with the reference formulas. Tiny blocks (up to 16 elements) take a
+scalar loop in double precision, where a ufunc call would cost more than the arithmetic.
+
+The kernels compute the loss only: NumPy has no autograd, so a block asked for ``d loss / d logit``
+is declined too (the reference formulas then give it).
 """
 
 from __future__ import annotations
 
+import importlib
 import math
-from typing import Any, Literal
+import threading
 
 import numpy as np
 
 from paddlefocal._call import Call
-from paddlefocal._reference import focal_elementwise, reference_loss
+from paddlefocal._driver import kernel_path
 
-from ._numpy_kernel import forward
+__all__ = ["BLOCK_BYTES", "FAST_LOG1P", "block_kernel", "block_size", "kernel", "loss", "tiny_kernel"]
 
+#: Bytes per block buffer: the x and y blocks and the six scratch buffers (1 MiB) stay in a core's L2
+#: cache, and a ufunc call's fixed cost (about 0.3 us) is spread over 16 Ki to 32 Ki elements.
+BLOCK_BYTES = 128 * 1024
 #: Up to this many elements, a scalar loop (about 0.5 us an element) beats the ufuncs' fixed cost.
 TINY = 16
-_TINY_NORMAL = float(np.finfo(np.float64).smallest_normal)
 
 
-def _flat_pair(
-    logit: np.ndarray, label: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, Literal["C", "F"]]:
-    """1-D views in one element order, without a copy when both share a memory layout."""
-    if logit.strides == label.strides and (logit.flags.c_contiguous or logit.flags.f_contiguous):
-        order: Literal["C", "F"] = (
-            "F" if logit.flags.f_contiguous and not logit.flags.c_contiguous else "C"
-        )
-        return logit.ravel(order=order), label.ravel(order=order), order
-    # Strided views or mismatched layouts: one copy each, in C order.
-    return np.ravel(logit, order="C"), np.ravel(label, order="C"), "C"
+def block_size(x: np.ndarray) -> int:
+    """Elements per block: 32768 in float32, 16384 in float64."""
+    return BLOCK_BYTES // x.dtype.itemsize
 
 
-def _tiny(xs: list[float], ys: list[float], alpha: float, gamma: float) -> list[float] | None:
-    """Per-element losses in double precision; None if an element needs the reference formulas."""
-    losses = []
-    exp, log1p = math.exp, math.log1p
-    for x, y in zip(xs, ys, strict=True):
-        if not (0.0 <= y <= 1.0) or not -math.inf < x < math.inf:
-            return None
-        e = exp(-abs(x))
-        inv = 1.0 / (1.0 + e)
-        # The same stable terms as the reference: softplus and 1 - p_t from non-negative parts.
-        if x >= 0.0:
-            ce = log1p(e) + x * (1.0 - y)
-            q = inv * (1.0 - y) + e * inv * y
-        else:
-            ce = log1p(e) - x * y
-            q = e * inv * (1.0 - y) + inv * y
-        if q < _TINY_NORMAL and gamma != 0.0:
-            return None
-        losses.append((alpha * y + (1.0 - alpha) * (1.0 - y)) * q**gamma * ce)
-    return losses
+def cpu_features() -> dict[str, bool]:
+    """NumPy's table of the CPU features its SIMD dispatch may use (``numpy.show_runtime()``'s)."""
+    for name in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):
+        try:
+            return dict(importlib.import_module(name).__cpu_features__)
+        except (ImportError, AttributeError):
+            continue
+    return {}
 
 
-def loss(call: Call, threads: bool = True) -> np.ndarray:
-    """Sigmoid focal loss of NumPy arrays, fused, block-wise and threaded."""
-    logit, label, normalizer, reduction = call.logit, call.label, call.normalizer, call.reduction
-    alpha, gamma = float(call.alpha), float(call.gamma)
-    if gamma < 0.0:
-        # The reference computes a negative gamma's factor in log space.
-        with np.errstate(all="ignore"):
-            return reference_loss(call)
-    x, y, order = _flat_pair(np.asarray(logit), np.asarray(label))
-    n, dtype = x.shape[0], x.dtype
-    out = None
-    losses = _tiny(x.tolist(), y.tolist(), alpha, gamma) if n <= TINY else None
-    if losses is not None:
-        total = math.fsum(losses)
-        if reduction == "none":
-            out = np.array(losses, dtype)
-    elif n <= TINY:
-        # The odd elements of a tiny input: the reference formulas, with their quiet discarded
-        # branches (0 * inf at infinite logits).
-        with np.errstate(all="ignore"):
-            out = focal_elementwise(np, x, y, alpha, gamma)
-        total = float(np.sum(out, dtype=np.float64))
+def _vectorized_log1p() -> frozenset[np.dtype]:
+    """The dtypes whose ``np.log1p`` is a SIMD loop on this CPU (NumPy's AVX-512 SVML code).
+
+    Elsewhere ``log1p`` is the C library's, element by element: 3x slower than ``log`` in float32,
+    so the kernel takes ``log`` and a first-order correction there. In float64 ``log1p`` is never
+    slower than ``log`` plus its correction (four more passes).
+    """
+    if cpu_features().get("AVX512_SKX"):
+        return frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+    return frozenset({np.dtype(np.float64)})
+
+
+FAST_LOG1P = _vectorized_log1p()
+# The reductions as ufunc methods: np.sum and ndarray.min add a Python-level wrapper per call.
+_min, _max, _sum = np.minimum.reduce, np.maximum.reduce, np.add.reduce
+_SMALLEST_NORMAL = {
+    np.dtype(t): float(np.finfo(t).smallest_normal) for t in (np.float32, np.float64)
+}
+
+
+class _Scratch:
+    """Block-sized buffers: five for the kernel, one for the losses of a sum."""
+
+    __slots__ = ("a", "b", "c", "d", "f", "o")
+
+    def __init__(self, size: int, dtype: np.dtype) -> None:
+        self.a, self.b, self.c = np.empty(size, dtype), np.empty(size, dtype), np.empty(size, dtype)
+        self.d, self.f, self.o = np.empty(size, dtype), np.empty(size, dtype), np.empty(size, dtype)
+
+
+_local = threading.local()
+
+
+def _acquire(dtype: np.dtype) -> _Scratch:
+    """Free buffers of this thread for ``dtype``, kept between calls (768 KiB a dtype).
+
+    Fresh buffers of a block's size come from ``mmap``: their page faults alone would cost as much as
+    the arithmetic of the block. A call re-entered on the same thread (from a signal handler or a
+    callback) finds the buffers of the call in flight taken and gets its own: list.pop and
+    list.append are atomic between Python bytecodes.
+    """
+    pools: dict[np.dtype, list[_Scratch]] | None = getattr(_local, "pools", None)
+    if pools is None:
+        pools = _local.pools = {}
+    free = pools.setdefault(dtype, [])
+    try:
+        return free.pop()
+    except IndexError:
+        return _Scratch(BLOCK_BYTES // dtype.itemsize, dtype)
+
+
+def _release(dtype: np.dtype, w: _Scratch) -> None:
+    _local.pools[dtype].append(w)
+
+
+def _exp_and_log1p(x: np.ndarray, w: _Scratch, n: int, tiny: float) -> bool:
+    """``a = exp(-x)``, ``d = log1p(exp(-|x|))``; False where ``exp(-|x|)`` is not a normal number."""
+    a, b, c, d, f = w.a[:n], w.b[:n], w.c[:n], w.d[:n], w.f[:n]
+    # One exp: E = exp(-x) and 1 / E = exp(x), whose smaller one is exp(-|x|). Where that is
+    # subnormal one of the two overflows and the other's reciprocal is 0: the loss of such a block
+    # (logit -89, label 0 in float32: 1.7e-39) is the reference's to give.
+    np.negative(x, out=a)
+    np.exp(a, out=a)
+    np.divide(1.0, a, out=c)
+    np.minimum(a, c, out=d)
+    if not _min(d) >= tiny:
+        return False
+    if x.dtype in FAST_LOG1P:
+        np.log1p(d, out=d)
     else:
-        out = np.empty(n, dtype) if reduction == "none" else None
-        total = forward(x, y, alpha, gamma, out, threads)
-    if reduction == "none":
-        assert out is not None
-        result: Any = out.reshape(logit.shape, order=order)
-        if normalizer is not None:
-            # Paddle returns inf for a zero normalizer without a word.
-            with np.errstate(all="ignore"):
-                np.divide(result, normalizer, out=result)
-        return result
-    if reduction == "mean":
-        total = total / n if n else math.nan  # Paddle's mean of nothing: nan, without a word
-    if normalizer is None:
-        return np.asarray(total, dtype=dtype)
-    # Both operands rounded to logit's dtype first, as the reference divides; a quotient of two float32
-    # numbers computed in double and rounded to float32 is their float32 quotient.
-    value, divisor = float(dtype.type(total)), float(normalizer)
-    if divisor != 0.0:
-        return np.asarray(value / divisor, dtype=dtype)
-    with np.errstate(all="ignore"):  # Paddle's inf (or nan) for a zero normalizer, without a word
-        return np.asarray(np.divide(dtype.type(value), normalizer), dtype=dtype)
+        # log1p(e) = log(u) - ((u - 1) - e) / u with u = 1 + e: the rounding of u corrected to first
+        # order, as accurate as log1p (and e itself where u rounds to 1).
+        np.add(d, 1.0, out=b)
+        np.subtract(b, 1.0, out=f)
+        np.subtract(f, d, out=f)
+        np.divide(f, b, out=f)
+        np.log(b, out=d)
+        np.subtract(d, f, out=d)
+    return True
+
+
+def _block_loss(
+    x: np.ndarray, y: np.ndarray, alpha: float, gamma: float, w: _Scratch, out: np.ndarray
+) -> bool:
+    """The loss of one block of labels in [0, 1] into ``out``; False where the block is declined."""
+    n, tiny = x.shape[0], _SMALLEST_NORMAL[x.dtype]
+    if not _exp_and_log1p(x, w, n, tiny):
+        return False
+    big, ym, t, l1p, q = w.a[:n], w.b[:n], w.c[:n], w.d[:n], w.f[:n]
+    np.subtract(y, 1.0, out=ym)
+    # ce = y softplus(-x) + (1 - y) softplus(x) = log1p(e) + max(x (1 - y), -x y): one of the two is
+    # >= 0 and the other <= 0 for labels in [0, 1], and neither suffers cancellation.
+    np.multiply(x, ym, out=t)
+    np.multiply(x, y, out=out)
+    np.minimum(t, out, out=t)
+    np.subtract(l1p, t, out=l1p)
+    if gamma != 0.0:
+        # 1 - p_t = sigmoid(x) (1 - y) + sigmoid(-x) y = (E y + (1 - y)) / (1 + E) with E = exp(-x):
+        # non-negative terms, one division.
+        np.multiply(big, y, out=q)
+        np.subtract(q, ym, out=q)
+        np.add(big, 1.0, out=big)
+        np.divide(q, big, out=q)
+        if not _min(q) >= tiny:
+            return False
+    # alpha_t = (1 - alpha) + (2 alpha - 1) y
+    np.multiply(y, 2.0 * alpha - 1.0, out=ym)
+    np.add(ym, 1.0 - alpha, out=ym)
+    if gamma == 0.0:
+        np.multiply(ym, l1p, out=out)
+        return True
+    # (1 - p_t) ** gamma: the usual gammas without a pow.
+    if gamma == 2.0:
+        np.square(q, out=q)
+    elif gamma == 0.5:
+        np.sqrt(q, out=q)
+    elif gamma != 1.0:
+        np.power(q, gamma, out=q)
+    np.multiply(q, ym, out=out)
+    np.multiply(out, l1p, out=out)
+    return True
+
+
+def block_kernel(
+    x: np.ndarray,
+    y: np.ndarray,
+    alpha: float,
+    gamma: float,
+    loss: np.ndarray | None,
+    dlogit: np.ndarray | None,
+) -> float | None:
+    """The driver's kernel for a block of the common case (see the module docstring)."""
+    if dlogit is not None or not (_min(y) >= 0.0 and _max(y) <= 1.0):
+        return None
+    dtype = x.dtype
+    w = _acquire(dtype)
+    try:
+        dest = w.o[: x.shape[0]] if loss is None else loss
+        with np.errstate(all="ignore"):  # a non-finite logit shows in the total: declined below
+            ok = _block_loss(x, y, alpha, gamma, w, dest)
+        total = float(_sum(dest, dtype=np.float64)) if ok else math.nan
+    finally:
+        _release(dtype, w)
+    return total if math.isfinite(total) else None
+
+
+def tiny_kernel(
+    x: np.ndarray,
+    y: np.ndarray,
+    alpha: float,
+    gamma: float,
+    loss: np.ndarray | None,
+    dlogit: np.ndarray | None,
+) -> float | None:
+    """The driver's kernel for a few elements: the same stable terms, in double precision."""
+    if dlogit is not None:
+        return None
+    losses = []
+    exp, log1p, inf = math.exp, math.log1p, math.inf
+    for xi, yi in zip(x.tolist(), y.tolist(), strict=True):
+        if not (0.0 <= yi <= 1.0 and -inf < xi < inf):
+            return None
+        e = exp(-abs(xi))
+        inv = 1.0 / (1.0 + e)
+        if xi >= 0.0:
+            ce = log1p(e) + xi * (1.0 - yi)
+            q = inv * (1.0 - yi) + e * inv * yi
+        else:
+            ce = log1p(e) - xi * yi
+            q = e * inv * (1.0 - yi) + inv * yi
+        # A subnormal double 1 - p_t has lost digits that its power would show.
+        if q < 2.2250738585072014e-308 and gamma != 0.0:
+            return None
+        losses.append((alpha * yi + (1.0 - alpha) * (1.0 - yi)) * q**gamma * ce)
+    if loss is not None:
+        loss[...] = losses
+    return math.fsum(losses)
+
+
+def kernel(
+    x: np.ndarray,
+    y: np.ndarray,
+    alpha: float,
+    gamma: float,
+    loss: np.ndarray | None,
+    dlogit: np.ndarray | None,
+) -> float | None:
+    """The NumPy kernel: the scalar loop up to ``TINY`` elements, the ufunc passes beyond."""
+    chosen = tiny_kernel if x.shape[0] <= TINY else block_kernel
+    return chosen(x, y, alpha, gamma, loss, dlogit)
+
+
+_path = kernel_path(kernel, block_size, threads=True)
+
+
+def loss(call: Call) -> np.ndarray:
+    """Sigmoid focal loss of NumPy arrays: the kernel under the driver, on the NumPy thread pool."""
+    result: np.ndarray = _path(call)
+    return result

@@ -1,60 +1,186 @@
-"""torch path: one pass for the loss and its gradient in eager mode; a composable Function elsewhere.
+"""torch path: one autograd Function over the driver, and its forward-mode twin.
 
-Two implementations of the same function, chosen per call:
+The forward runs a kernel under the driver (``paddlefocal._driver``): the blocked kernel for eager CPU
+tensors, the Triton kernel for tensors on a Triton device (CUDA, ROCm, XPU) when ``triton`` imports, and
+the branch-free kernel elsewhere (``torch.compile``, a GPU without Triton). When only ``logit`` requires
+grad, the kernel forms ``d loss / d logit`` beside the loss and the Function saves that one tensor (the
+logit's size): the backward is one multiplication. Otherwise (gradients to ``label`` or ``normalizer``,
+tensor ``alpha``/``gamma``, a negative ``gamma``, ``vmap``) the forward evaluates the reference formulas
+and the backward the written-out derivatives of ``paddlefocal._derivatives``, in plain torch operations
+that a transform can differentiate again (``hessian``, ``gradgradcheck``).
 
-- eager, plain tensors, ``alpha`` and ``gamma`` numbers, ``gamma >= 0`` and only ``logit`` (if anything)
-  requiring grad: :mod:`._torch_fused` forms the loss and ``d loss / d logit`` in one blocked pass and
-  saves that gradient (the logit's size) for a backward of one multiplication;
-- anything else (``torch.compile``, ``torch.func`` transforms, forward-mode AD, a label or normalizer
-  that requires grad, tensor ``alpha``/``gamma``, a negative ``gamma``): :mod:`._torch_composable`, an
-  ``autograd.Function`` with ``setup_context``, a vmap rule and a ``jvp`` over the reference formulas
-  and their written-out derivatives.
-
-Both give finite gradients where autograd through the forward formulas gives nan (saturated logits with
-``gamma < 1``), and both are device-agnostic.
+``FocalLoss`` has ``setup_context`` and a vmap rule, so it composes with ``torch.func`` and
+``torch.compile(fullgraph=True)``; ``FocalLossJvp`` adds the forward-mode rule (``jvp``, forward AD),
+which Dynamo refuses: the twin is used outside a compiled region. Both are finite where autograd
+through the forward formulas gives nan (saturated logits with ``gamma < 1``).
 """
 
 from __future__ import annotations
 
+import importlib.util
+from typing import Any
+
+import array_api_compat.torch as xp_torch
 import torch
-import torch.autograd.forward_ad as _forward_ad
 
 from paddlefocal._call import Call
+from paddlefocal._derivatives import focal_elementwise_grads
+from paddlefocal._driver import Kernel, run, serves
+from paddlefocal._reference import apply_normalizer_and_reduction, focal_elementwise
+from paddlefocal._typing import Reduction
 
-from . import _torch_compiled, _torch_composable, _torch_fused
-from ._torch_fused import CPU_BLOCK
+from ._torch_kernels import CPU_BLOCK, blocked_kernel, branch_free_kernel
 
-__all__ = ["CPU_BLOCK", "loss"]
+__all__ = ["CPU_BLOCK", "FocalLoss", "FocalLossJvp", "loss", "triton_loss"]
 
-_transforms_level = torch._C._functorch.maybe_current_level
+_TRITON = importlib.util.find_spec("triton") is not None
 
 
-def _needs_grad(tensor: torch.Tensor | None) -> bool:
-    return tensor is not None and tensor.requires_grad
+def _triton_kernel() -> Kernel:
+    from ._triton_kernel import triton_kernel
+
+    return triton_kernel
+
+
+def _kernel(x: torch.Tensor, forced: bool) -> tuple[Kernel, int | None] | None:
+    """The kernel and block size for ``x``; None where the reference formulas serve it."""
+    if torch.compiler.is_compiling():
+        return branch_free_kernel, None
+    # A tensor that vmap batches (there is no public test for one) cannot be written into the
+    # driver's outputs: the reference formulas, in plain operations, are vmapped instead.
+    if torch._C._functorch.is_functorch_wrapped_tensor(x):
+        return None
+    if forced or (_TRITON and x.device.type in ("cuda", "xpu")):
+        return _triton_kernel(), None
+    if x.device.type == "cpu":
+        return blocked_kernel, CPU_BLOCK
+    return branch_free_kernel, None
+
+
+def _forward(call: Call, want_grad: bool, forced: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    chosen = _kernel(call.logit, forced) if serves(call) else None
+    if chosen is None:
+        per_element = focal_elementwise(xp_torch, call.logit, call.label, call.alpha, call.gamma)
+        result = apply_normalizer_and_reduction(
+            xp_torch, per_element, call.normalizer, call.reduction
+        )
+        grad = None
+    else:
+        result, grad = run(call, chosen[0], chosen[1], want_grad=want_grad)
+    # An empty tensor says "no gradient saved": the backward then uses the written-out derivatives.
+    return result, call.logit.new_empty((0,)) if grad is None else grad
+
+
+def _upstream(
+    grad_out: torch.Tensor, n: int, normalizer: torch.Tensor | None, reduction: Reduction
+) -> torch.Tensor:
+    """The cotangent of the per-element loss: the adjoint of dividing and reducing."""
+    if reduction == "mean":
+        grad_out = grad_out / n
+    if normalizer is not None:
+        grad_out = grad_out / normalizer
+    return grad_out
+
+
+class FocalLoss(torch.autograd.Function):
+    """Sigmoid focal loss with the analytic backward, traceable by Dynamo (which refuses a custom jvp)."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(
+        logit: torch.Tensor,
+        label: torch.Tensor,
+        normalizer: torch.Tensor | None,
+        alpha: Any,
+        gamma: Any,
+        reduction: Reduction,
+        want_grad: bool,
+        forced: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        call = Call(logit, label, normalizer, alpha, gamma, reduction, xp_torch)
+        return _forward(call, want_grad, forced)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        logit, label, normalizer, alpha, gamma, reduction, _, _ = inputs
+        ctx.reduction = reduction
+        ctx.scalars = tuple(v if not isinstance(v, torch.Tensor) else None for v in (alpha, gamma))
+        arrays = (v if isinstance(v, torch.Tensor) else None for v in (alpha, gamma))
+        tensors = (logit, label, normalizer, *arrays, output[1])
+        ctx.mark_non_differentiable(output[1])
+        ctx.save_for_backward(*tensors)
+        ctx.save_for_forward(*tensors)
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: torch.Tensor, _: Any) -> tuple[Any, ...]:
+        logit, label, normalizer, alpha, gamma, saved = _unpack(ctx)
+        need = ctx.needs_input_grad
+        if saved.numel() == logit.numel() and not torch.is_grad_enabled() and not any(need[1:5]):
+            return grad_out * saved, None, None, None, None, None, None, None
+        up = _upstream(grad_out, logit.numel(), normalizer, ctx.reduction)
+        d_logit = d_label = d_norm = d_alpha = d_gamma = None
+        if need[0] or need[1] or need[3] or need[4]:
+            g = focal_elementwise_grads(xp_torch, logit, label, alpha, gamma)
+            d_logit = up * g.logit if need[0] else None
+            d_label = up * g.label if need[1] else None
+            d_alpha = torch.sum(up * g.alpha) if need[3] else None
+            d_gamma = torch.sum(up * g.gamma) if need[4] else None
+        if need[2]:
+            per_element = focal_elementwise(xp_torch, logit, label, alpha, gamma)
+            d_norm = -torch.sum(up * per_element) / normalizer
+        return d_logit, d_label, d_norm, d_alpha, d_gamma, None, None, None
+
+
+def _unpack(ctx: Any) -> tuple[Any, ...]:
+    logit, label, normalizer, alpha, gamma, saved = ctx.saved_tensors
+    alpha = ctx.scalars[0] if alpha is None else alpha
+    gamma = ctx.scalars[1] if gamma is None else gamma
+    return logit, label, normalizer, alpha, gamma, saved
+
+
+class FocalLossJvp(FocalLoss):
+    """The same with the forward-mode rule, for ``torch.func`` and ``torch.autograd.forward_ad``."""
+
+    @staticmethod
+    def jvp(ctx: Any, *tangents: Any) -> tuple[torch.Tensor, None]:
+        logit, label, normalizer, alpha, gamma, _ = _unpack(ctx)
+        t_logit, t_label, t_norm, t_alpha, t_gamma = tangents[:5]
+        g = focal_elementwise_grads(xp_torch, logit, label, alpha, gamma)
+        tangent = torch.zeros_like(logit)
+        for t, partial in ((t_logit, g.logit), (t_label, g.label), (t_alpha, g.alpha)):
+            if t is not None:
+                tangent = tangent + partial * t
+        if t_gamma is not None:
+            tangent = tangent + g.gamma * t_gamma
+        if t_norm is not None and normalizer is not None:
+            # d(L / n) = dL / n - L dn / n**2
+            per_element = focal_elementwise(xp_torch, logit, label, alpha, gamma)
+            tangent = tangent - per_element * (t_norm / normalizer)
+        reduced = apply_normalizer_and_reduction(xp_torch, tangent, normalizer, ctx.reduction)
+        return reduced, None
+
+
+def _apply(call: Call, forced: bool) -> torch.Tensor:
+    logit, label, normalizer = call.logit, call.label, call.normalizer
+    want_grad = (
+        torch.is_grad_enabled()
+        and logit.requires_grad
+        and not label.requires_grad
+        and not (normalizer is not None and normalizer.requires_grad)
+    )
+    function = FocalLoss if torch.compiler.is_compiling() else FocalLossJvp
+    result: torch.Tensor = function.apply(
+        logit, label, normalizer, call.alpha, call.gamma, call.reduction, want_grad, forced
+    )[0]
+    return result
 
 
 def loss(call: Call) -> torch.Tensor:
     """Sigmoid focal loss of torch tensors, on any device, with the analytic derivative."""
-    logit, label, normalizer = call.logit, call.label, call.normalizer
-    alpha, gamma, reduction = call.alpha, call.gamma, call.reduction
-    result: torch.Tensor
-    # Tensor alpha/gamma, a negative gamma (whose power the reference forms in log space), gradients to
-    # label or normalizer: the reference formulas in the composable Function.
-    if type(alpha) is not float or type(gamma) is not float or gamma < 0.0:
-        return _torch_composable.loss(call)
-    grad_enabled = torch.is_grad_enabled()
-    if grad_enabled and (label.requires_grad or _needs_grad(normalizer)):
-        return _torch_composable.loss(call)
-    if torch.compiler.is_compiling():
-        result = _torch_compiled.CompiledFusedFocalLoss.apply(
-            logit, label, normalizer, alpha, gamma, reduction
-        )
-        return result
-    if _transforms_level() is not None or _forward_ad._current_level >= 0:
-        return _torch_composable.loss(call)
-    if grad_enabled and logit.requires_grad:
-        result = _torch_fused.FusedFocalLoss.apply(
-            logit, label, normalizer, alpha, gamma, reduction
-        )
-        return result
-    return _torch_fused.forward(call, False)[0]
+    return _apply(call, False)
+
+
+def triton_loss(call: Call) -> torch.Tensor:
+    """The same with the Triton kernel on any device (CPU tensors need ``TRITON_INTERPRET=1``)."""
+    return _apply(call, True)

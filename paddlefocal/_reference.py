@@ -16,7 +16,9 @@ which equals the documented formula for hard labels (0 and 1) and is the "p_t fo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+import math
+import sys
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._typing import Array, Namespace, Reduction, Scalar
 
@@ -86,7 +88,9 @@ def parts(xp: Namespace, x: Array, y: Array) -> Parts:
     ce = where(xp, kept, ce, 0.0)
     # 1 - p_t = 1 - (p*y + (1-p)*(1-y)) = p*(1-y) + (1-p)*y: two non-negative terms for labels in
     # [0, 1], so logit 20 with label 1 gives sigmoid(-20) ~ 2.1e-9 instead of 1 - 0.999... = 0.
-    one_minus_pt = sig * (1.0 - y) + sig_neg * y
+    # An ignored element takes 1 - p_t = 1: with the label -100 it would be 101 s - 100 s', negative
+    # for a negative logit, and its fractional power nan (Paddle's nan, which only zeroes ce).
+    one_minus_pt = where(xp, kept, sig * (1.0 - y) + sig_neg * y, 1.0)
     return Parts(sig, sig_neg, sp, sp_neg, one_minus_pt, ce, kept, e, l1p)
 
 
@@ -206,6 +210,16 @@ def focal_elementwise(xp: Namespace, x: Array, y: Array, alpha: Scalar, gamma: S
     return alpha_t(alpha, y) * focal_times_ce(xp, p, x, y, gamma)
 
 
+def accumulation_dtype(xp: Namespace, dtype: Any) -> Any:
+    """The dtype a total is summed in: float64, except where the library has none (JAX without x64)."""
+    if dtype == xp.float64:
+        return dtype
+    jax = sys.modules.get("jax")
+    if jax is not None and xp.__name__.startswith("jax") and not jax.config.jax_enable_x64:
+        return dtype
+    return xp.float64
+
+
 def apply_normalizer_and_reduction(
     xp: Namespace, loss: Array, normalizer: Array | None, reduction: Reduction
 ) -> Array:
@@ -218,8 +232,16 @@ def apply_normalizer_and_reduction(
     """
     if reduction == "none":
         return loss if normalizer is None else loss / normalizer
-    total = xp.sum(loss) if reduction == "sum" else xp.mean(loss)
-    return total if normalizer is None else total / normalizer
+    # The total is summed, averaged and divided in float64 and rounded once: a float32 total that
+    # overflows while its quotient does not is kept.
+    acc = accumulation_dtype(xp, loss.dtype)
+    total = xp.sum(loss, dtype=acc)
+    if reduction == "mean":
+        size = math.prod(loss.shape)
+        total = total / size if size else total * math.nan
+    if normalizer is not None:
+        total = total / xp.astype(normalizer, acc)
+    return xp.astype(total, loss.dtype)
 
 
 def reference_loss(call: Call) -> Array:
