@@ -22,7 +22,7 @@ import threading
 import numpy as np
 
 from paddlefocal._call import Call
-from paddlefocal._driver import kernel_path
+from paddlefocal._driver import THREAD_BLOCKS, kernel_path
 
 __all__ = ["BLOCK_BYTES", "FAST_LOG1P", "block_kernel", "block_size", "kernel", "loss", "tiny_kernel"]
 
@@ -33,9 +33,14 @@ BLOCK_BYTES = 128 * 1024
 TINY = 16
 
 
-def block_size(x: np.ndarray) -> int:
-    """Elements per block: 32768 in float32, 16384 in float64."""
-    return BLOCK_BYTES // x.dtype.itemsize
+def block_size(x: np.ndarray | np.dtype) -> int:
+    """Elements per block of an array (or a dtype): 32768 in float32, 16384 in float64."""
+    return BLOCK_BYTES // np.dtype(getattr(x, "dtype", x)).itemsize
+
+
+def thread_grain(dtype: np.dtype) -> int:
+    """Elements per thread at the least: a call over ``n`` elements uses at most ``n // grain``."""
+    return THREAD_BLOCKS * block_size(dtype)
 
 
 def cpu_features() -> dict[str, bool]:

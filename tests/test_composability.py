@@ -162,7 +162,7 @@ def test_torch_autocast_computes_half_inputs_in_float32(torch, half):
 @pytest.mark.parametrize("hard", [True, False])
 def test_torch_one_pass_gradient_on_the_mpmath_grid(torch, dtype, hard):
     """The eager one-pass path (logit alone requires grad) within the numerics bounds, grid-wide."""
-    from paddlefocal.backends._torch_fused import LOGIT_LIMIT
+    from paddlefocal.backends._torch_kernels import LOGIT_LIMIT
     from test_numerics import BOUND, GRAD_FACTOR, _check, _groups, grid
 
     g = grid(dtype)

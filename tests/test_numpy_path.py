@@ -12,7 +12,8 @@ import warnings
 import numpy as np
 import pytest
 from helpers import tol
-from paddlefocal.backends import _numpy_kernel as kernel
+from paddlefocal import _driver
+from paddlefocal.backends import numpy as kernel
 from paddlefocal.backends import numpy as numpy_path
 
 import paddlefocal
@@ -51,7 +52,7 @@ def workers_used(monkeypatch):
         used.append(len(tasks))
         return real(tasks)
 
-    monkeypatch.setattr(kernel, "run_all", spy)
+    monkeypatch.setattr(_driver, "run_all", spy)
     return used
 
 
