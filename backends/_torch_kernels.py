@@ -69,11 +69,11 @@ def _hard(
         w.mul_(qg)
     out = torch.mul(w, ce) if loss is None else torch.mul(w, ce, out=loss)
     if dlogit is not None:
+        # Written into the driver's output from the first operation on: one fresh buffer fewer.
         if qg is None:
             torch.mul(q, signed_a_t, out=dlogit)
         else:
-            grad = torch.addcmul(q, torch.rsub(q, 1.0), ce, value=gamma).mul_(qg)
-            torch.mul(grad, signed_a_t, out=dlogit)
+            torch.addcmul(q, torch.rsub(q, 1.0), ce, value=gamma, out=dlogit).mul_(qg).mul_(signed_a_t)
     return out
 
 

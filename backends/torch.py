@@ -22,6 +22,7 @@ from typing import Any
 
 import array_api_compat.torch as xp_torch
 import torch
+from torch.autograd import forward_ad
 
 from paddlefocal._call import Call
 from paddlefocal._derivatives import focal_elementwise_grads
@@ -109,6 +110,8 @@ class FocalLoss(torch.autograd.Function):
         arrays = (v if isinstance(v, torch.Tensor) else None for v in (alpha, gamma))
         tensors = (logit, label, normalizer, *arrays, output[1])
         ctx.mark_non_differentiable(output[1])
+        # The saved gradient is an output for autograd's sake only: no zeros of its size backward.
+        ctx.set_materialize_grads(False)
         ctx.save_for_backward(*tensors)
         ctx.save_for_forward(*tensors)
 
@@ -116,6 +119,8 @@ class FocalLoss(torch.autograd.Function):
     def backward(ctx: Any, grad_out: torch.Tensor, _: Any) -> tuple[Any, ...]:
         logit, label, normalizer, alpha, gamma, saved = _unpack(ctx)
         need = ctx.needs_input_grad
+        if grad_out is None:
+            return (None,) * 8
         if saved.numel() == logit.numel() and not torch.is_grad_enabled() and not any(need[1:5]):
             return grad_out * saved, None, None, None, None, None, None, None
         up = _upstream(grad_out, logit.numel(), normalizer, ctx.reduction)
@@ -161,19 +166,47 @@ class FocalLossJvp(FocalLoss):
         return reduced, None
 
 
+#: ``Function.apply`` binds its arguments to ``forward``'s signature with ``inspect`` on every call
+#: (40 us, more than the seed's whole loss); eagerly, with every argument given, the C-level apply that
+#: it ends in is the same call.
+_c_apply = super(torch.autograd.Function, FocalLossJvp).apply
+
+
+def _dual(tensor: torch.Tensor | None) -> bool:
+    return tensor is not None and forward_ad.unpack_dual(tensor).tangent is not None
+
+
 def _apply(call: Call, forced: bool) -> torch.Tensor:
     logit, label, normalizer = call.logit, call.label, call.normalizer
+    grad_mode = torch.is_grad_enabled()
     want_grad = (
-        torch.is_grad_enabled()
+        grad_mode
         and logit.requires_grad
         and not label.requires_grad
         and not (normalizer is not None and normalizer.requires_grad)
     )
-    function = FocalLoss if torch.compiler.is_compiling() else FocalLossJvp
-    result: torch.Tensor = function.apply(
-        logit, label, normalizer, call.alpha, call.gamma, call.reduction, want_grad, forced
-    )[0]
+    args = (logit, label, normalizer, call.alpha, call.gamma, call.reduction, want_grad, forced)
+    result: torch.Tensor
+    if torch.compiler.is_compiling():
+        result = FocalLoss.apply(*args)[0]
+    elif torch._C._are_functorch_transforms_active():  # torch.func: no public test exists
+        result = FocalLossJvp.apply(*args)[0]
+    elif serves(call) and not (
+        grad_mode
+        and (logit.requires_grad or label.requires_grad or _needs_grad(normalizer))
+        or _dual(logit)
+        or _dual(label)
+        or _dual(normalizer)
+    ):
+        # Nothing to differentiate: the forward alone, without an autograd node.
+        result = _forward(call, False, forced)[0]
+    else:
+        result = _c_apply(*args)[0]
     return result
+
+
+def _needs_grad(tensor: torch.Tensor | None) -> bool:
+    return tensor is not None and tensor.requires_grad
 
 
 def loss(call: Call) -> torch.Tensor:

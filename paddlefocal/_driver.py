@@ -121,7 +121,13 @@ def run(
         totals[i] = total
 
     workers = threads_for(n, THREAD_BLOCKS * size) if threads and count > 1 else 1
-    if workers == 1:
+    if count == 1:
+        total = kernel(x, y, alpha, gamma, out, grad)
+        if total is None:
+            with np.errstate(all="ignore"):
+                total = _reference_block(xp, x, y, alpha, gamma, out, grad)
+        totals[0] = total
+    elif workers == 1:
         run_all([lambda: [serve(i) for i in range(count)]])
     else:
         claim = _claimer()
@@ -157,6 +163,8 @@ def _claimer() -> Callable[[], int]:
 
 def _add(totals: list[Any]) -> Any:
     """The block totals added in block order; exactly rounded where they are Python floats."""
+    if len(totals) == 1:
+        return totals[0]
     if all(type(t) is float for t in totals):
         return math.fsum(totals)
     total = totals[0]
@@ -180,13 +188,17 @@ def reduce_total(call: Call, total: Any, n: int) -> Array:
         if call.reduction == "mean":
             value = value / n if n else math.nan
         if normalizer is not None:
-            with np.errstate(all="ignore"):  # a zero normalizer: inf or nan, as IEEE division
-                value = float(np.float64(value) / np.float64(normalizer))
+            divisor = float(normalizer)
+            if divisor:
+                value = value / divisor
+            else:
+                with np.errstate(all="ignore"):  # inf or nan, as IEEE division by a signed zero
+                    value = float(np.float64(value) / np.float64(divisor))
         return np.asarray(value, dtype=dtype)
     if call.reduction == "mean":
         total = total / n if n else total * math.nan
     if normalizer is not None:
-        total = total / xp.astype(normalizer, total.dtype)
+        total = total / normalizer  # a float64 total and a 0-D normalizer: float64 arithmetic
     return xp.astype(total, dtype)
 
 
