@@ -61,31 +61,37 @@ namespace = SimpleNamespace(
 
 
 class FocalLoss(paddle.autograd.PyLayer):
-    """The per-element loss with the analytic derivative to logit and label."""
+    """The per-element loss with the analytic derivative to logit, label and tensor alpha/gamma."""
 
     @staticmethod
     def forward(
-        ctx: Any, logit: paddle.Tensor, label: paddle.Tensor, alpha: float, gamma: float
+        ctx: Any, logit: paddle.Tensor, label: paddle.Tensor, alpha: Any, gamma: Any
     ) -> Any:
         ctx.save_for_backward(logit, label)
         ctx.alpha, ctx.gamma = alpha, gamma
-        # Paddle requires None, not a tensor, for an input that does not need a gradient.
-        ctx.needs = (not logit.stop_gradient, not label.stop_gradient)
+        # PyLayer differentiates tensor inputs only, and wants None for one that needs no gradient.
+        ctx.inputs = [t for t in (logit, label, alpha, gamma) if isinstance(t, paddle.Tensor)]
         return focal_elementwise(namespace, logit, label, alpha, gamma)
 
     @staticmethod
     def backward(ctx: Any, grad: paddle.Tensor) -> Any:
         logit, label = ctx.saved_tensor()
         grads = focal_elementwise_grads(namespace, logit, label, ctx.alpha, ctx.gamma)
-        d_logit = grad * grads.logit if ctx.needs[0] else None
-        d_label = grad * grads.label if ctx.needs[1] else None
-        return d_logit, d_label
+        out = [
+            None if logit.stop_gradient else grad * grads.logit,
+            None if label.stop_gradient else grad * grads.label,
+        ]
+        for value, partial in ((ctx.alpha, grads.alpha), (ctx.gamma, grads.gamma)):
+            if isinstance(value, paddle.Tensor):
+                # A 0-D alpha or gamma scales every element: its gradient is the sum.
+                total = paddle.sum(grad * partial).reshape(value.shape)
+                out.append(None if value.stop_gradient else total)
+        return tuple(out)
 
 
 def loss(call: Call) -> paddle.Tensor:
     """Sigmoid focal loss of Paddle tensors, with Paddle autograd through an analytic backward."""
-    # Paddle's PyLayer differentiates tensor inputs only: alpha and gamma enter as numbers.
-    per_element = FocalLoss.apply(call.logit, call.label, float(call.alpha), float(call.gamma))
+    per_element = FocalLoss.apply(call.logit, call.label, call.alpha, call.gamma)
     result: paddle.Tensor = apply_normalizer_and_reduction(
         namespace, per_element, call.normalizer, call.reduction
     )

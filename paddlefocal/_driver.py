@@ -35,6 +35,8 @@ from ._typing import Array
 
 __all__ = ["Kernel", "kernel_path", "reduce_total", "run", "serves"]
 
+_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float32, np.float64)}
+
 
 class Kernel(Protocol):
     """A per-element kernel over a flat block (see the module docstring)."""
@@ -73,7 +75,9 @@ def _reference_block(
         loss[...] = values
     if dlogit is not None:
         dlogit[...] = focal_elementwise_grads(xp, x, y, alpha, gamma).logit
-    return xp.sum(values, dtype=accumulation_dtype(xp, values.dtype))
+    total = xp.sum(values, dtype=accumulation_dtype(xp, values.dtype))
+    # NumPy's total is a scalar: a Python float, added exactly and divided on the host.
+    return float(total) if isinstance(total, np.generic) else total
 
 
 def _flat(xp: Any, a: Array) -> Array:
@@ -194,7 +198,10 @@ def reduce_total(call: Call, total: Any, n: int) -> Array:
             else:
                 with np.errstate(all="ignore"):  # inf or nan, as IEEE division by a signed zero
                     value = float(np.float64(value) / np.float64(divisor))
-        return np.asarray(value, dtype=dtype)
+        if -_MAX[dtype] <= value <= _MAX[dtype]:
+            return np.asarray(value, dtype=dtype)
+        with np.errstate(all="ignore"):  # an infinite result is the answer, whatever the caller set
+            return np.asarray(value, dtype=dtype)
     if call.reduction == "mean":
         total = total / n if n else total * math.nan
     if normalizer is not None:

@@ -179,7 +179,10 @@ def test_property_values_equal_paddle(case, lib_name):
     s = 0.5 * (1.0 + np.tanh(0.5 * x))
     q = s * (1.0 - y) + (1.0 - s) * y
     outside = (y < 0) & (y != -100.0) | (y > 1)
-    assume(gamma == int(gamma) or not np.any(outside & (np.abs(q) < 1e-5)))
+    # An ignored label (-100) with Paddle's negative 1 - p_t under a fractional gamma: Paddle's nan,
+    # our documented 0 (tests/test_hostile_numbers.py runs Paddle beside us there).
+    ignored_negative = (y == -100.0) & (q < 0)
+    assume(gamma == int(gamma) or not np.any(outside & (np.abs(q) < 1e-5) | ignored_negative))
     expected = paddle_loss(logit, label, normalizer, alpha, gamma, reduction)
     ours = _ours(lib_name, logit, label, normalizer, alpha, gamma, reduction)
     t = tol(logit.dtype)
