@@ -29,11 +29,10 @@ LOGIT_LIMIT = {torch.float32: 80.0, torch.float64: 700.0}
 Tensor = torch.Tensor
 
 
-def _put(dest: Tensor | None, value: Tensor) -> Tensor:
-    """``value`` in ``dest`` when the driver gave one (a view of the output), else ``value``."""
-    if dest is None:
-        return value
-    return dest.copy_(value)
+def _mul(a: Tensor, b: Tensor, dest: Tensor | None) -> Tensor:
+    """``a * b``, into ``dest`` when the driver gave one (a view of its output). An ``out=`` product
+    rather than a copy: it also traces on fake CUDA tensors of a CPU build, where ``copy_`` cannot."""
+    return torch.mul(a, b) if dest is None else torch.mul(a, b, out=dest)
 
 
 def _block_kind(x: Tensor, y: Tensor) -> int:
@@ -166,7 +165,7 @@ def branch_free_kernel(
     # 1e-8 (float32) and 1e-14 (float64) within these bounds.
     near = 0.5 if x.dtype == torch.float32 else 0.125
     if gamma == 0.0:
-        per_element = a_t * ce
+        weight = a_t
     else:
         if gamma == 1.0:
             qg = q
@@ -179,18 +178,18 @@ def branch_free_kernel(
             hard = (y == 0) | (y == 1)
             log_q = torch.where(hard, torch.clamp(z, max=0.0) - l1p, torch.log(q))
             qg = torch.exp(gamma * log_q)
-        per_element = a_t * qg * ce
-    out = _put(loss, per_element)
+        weight = a_t * qg
+    out = _mul(weight, ce, loss)
     if dlogit is not None:
         dce = torch.where(x.abs() < near, _half_tanh_half(x) + (0.5 - y), s * (1.0 - y) - sn * y)
         dce = torch.where(kept, dce, 0.0)
         if gamma == 0.0:
-            _put(dlogit, a_t * dce)
+            _mul(a_t, dce, dlogit)
         else:
             # g q**(g-1) dq ce, as q**g (dq / q) ce: dq / q is bounded for labels in [0, 1], so nothing
             # is infinite where q underflows; a zero dq (x = +-inf) against an infinite ce is a 0 limit.
             dq = s * sn * (1.0 - 2.0 * y)
             focal = gamma * qg * (dq / q)
             focal = torch.where(dq == 0, 0.0, focal * ce)
-            _put(dlogit, a_t * (focal + qg * dce))
+            _mul(a_t, focal + qg * dce, dlogit)
     return out.sum(dtype=torch.float64)
