@@ -20,6 +20,8 @@ import math
 import sys
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import numpy as np
+
 from ._typing import Array, Namespace, Reduction, Scalar
 
 if TYPE_CHECKING:
@@ -246,5 +248,8 @@ def apply_normalizer_and_reduction(
 
 def reference_loss(call: Call) -> Array:
     """The reference path: the stable per-element loss, the normalizer, the reduction."""
-    loss = focal_elementwise(call.xp, call.logit, call.label, call.alpha, call.gamma)
-    return apply_normalizer_and_reduction(call.xp, loss, call.normalizer, call.reduction)
+    # The formulas' discarded branches (0 * inf at infinite logits) and Paddle's division by a zero
+    # normalizer are quiet, whatever NumPy error state the caller set.
+    with np.errstate(all="ignore"):
+        loss = focal_elementwise(call.xp, call.logit, call.label, call.alpha, call.gamma)
+        return apply_normalizer_and_reduction(call.xp, loss, call.normalizer, call.reduction)
