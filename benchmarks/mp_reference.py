@@ -15,7 +15,7 @@ import numpy as np
 
 mp.mp.dps = 50
 
-MAGNITUDES = [0.0, 1e-8, 1e-4, 0.01, 0.5, 1, 2, 5, 10, 20, 40, 88, 100, 700, 1e4]
+MAGNITUDES = [0.0, 1e-8, 1e-4, 0.01, 0.5, 1, 2, 5, 10, 20, 21, 25, 30, 40, 88, 100, 700, 1e4]
 LOGITS = [*sorted({s * m for m in MAGNITUDES for s in (1.0, -1.0)}), np.inf, -np.inf]
 LABELS = [0.0, 1.0, 0.25, 0.5, 0.9]
 GAMMAS = [0.0, 0.5, 1.0, 2.0, 2.5, 5.0]

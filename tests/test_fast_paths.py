@@ -190,3 +190,50 @@ def test_torch_compile_wrapped_model():
     got.backward()
     torch.testing.assert_close(got, eager)
     torch.testing.assert_close(model.linear.weight.grad, eager_grad)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 3.7])
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
+def test_torch_one_pass_kernel_equals_reference_across_blocks(dtype, gamma, reduction, monkeypatch):
+    """Only the logit requires grad: the blocked kernel forms loss and d/dlogit over three blocks
+    (counted), the Function saves that gradient, and both equal the reference's."""
+    torch = pytest.importorskip("torch")
+    from paddlefocal.backends import torch as torch_path
+
+    served = []
+    kernel = torch_path.blocked_kernel
+
+    def counted(x, y, alpha, gamma, loss, dlogit):
+        total = kernel(x, y, alpha, gamma, loss, dlogit)
+        served.append((x.shape[0], total is not None, dlogit is not None))
+        return total
+
+    monkeypatch.setattr(torch_path, "blocked_kernel", counted)
+    x, y = _data(2 * torch_path.CPU_BLOCK + 9, dtype)
+    n = np.asarray(2.5, dtype)
+    xt = torch.tensor(x, requires_grad=True)
+    out = F.sigmoid_focal_loss(xt, torch.tensor(y), torch.tensor(n), 0.3, gamma, reduction)
+    (out.sum() if reduction == "none" else out).backward()
+    # Three blocks; the one holding the edge logits is the reference's, the others the kernel's.
+    assert [(m, g) for m, _, g in served] == [(1 << 16, True), (1 << 16, True), (9, True)]
+    assert [ok for _, ok, _ in served] == [False, True, True]
+    with np.errstate(all="ignore"):
+        x64, y64 = x.astype(np.float64), y.astype(np.float64)
+        loss = focal_elementwise(np, x64, y64, 0.3, gamma)
+        d_logit = focal_elementwise_grads(np, x64, y64, 0.3, gamma).logit
+    scale = {"sum": 1.0, "mean": 1.0 / x.size, "none": 1.0}[reduction] / 2.5
+    expected = {"sum": loss.sum(), "mean": loss.mean(), "none": loss}[reduction] / 2.5
+    rtol = {np.float32: 2e-6, np.float64: 1e-12}[dtype]
+    sub = 4 * float(np.finfo(dtype).smallest_subnormal)  # subnormal losses: a few of their units
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=rtol, atol=sub, equal_nan=True)
+    eps = np.finfo(dtype).eps
+    true = d_logit * scale
+    ours = xt.grad.numpy()
+    assert np.array_equal(np.isfinite(ours), np.isfinite(true))
+    fin = np.isfinite(true)
+    # Relative to each element (signs included), with a few ulps of the terms' size.
+    slack = 64 * eps * np.maximum(np.abs(true), (np.abs(x64) + 1) * abs(scale) * 1e-3)
+    assert np.all(np.abs(ours[fin] - true[fin]) <= slack[fin])
+    big = fin & (np.abs(true) > slack)
+    assert np.all(np.sign(ours[big]) == np.sign(true[big]))
