@@ -15,7 +15,7 @@ from paddlefocal._info import install_hint
 from paddlefocal._libraries import LIBRARIES, Library, by_name
 from paddlefocal._registry import namespace_for
 
-#: Tolerances of the oracle comparisons (the foundation issue): float32 and float64.
+#: Tolerances of the oracle comparisons: float32 and float64.
 TOL = {np.float32: {"rtol": 1e-5, "atol": 1e-6}, np.float64: {"rtol": 1e-10, "atol": 1e-12}}
 
 

@@ -12,7 +12,7 @@ from helpers import lib
 import paddlefocal.nn.functional as F
 from paddlefocal._derivatives import focal_elementwise_grads
 
-#: The bounds of the numerics issue: relative error of the loss where the true value is normal; the
+#: The bounds the Numerics page states: relative error of the loss where the true value is normal; the
 #: gradients get 4x.
 BOUND = {np.float32: 3e-5, np.float64: 1e-12}
 GRAD_FACTOR = 4
