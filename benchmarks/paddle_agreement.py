@@ -197,7 +197,7 @@ def main() -> None:
         "ulp: 99.9% / max",
         "max rel",
         "max abs",
-        "max abs / max |Paddle|",
+        "max abs / largest of Paddle's",
         "rel error vs float64: ours / Paddle",
     ]
     _table("**Per element, reduction 'none'**", per_element, elements)
@@ -209,7 +209,7 @@ def main() -> None:
     _table("**Gradient to logit of the normalized sum**", per_element, grads)
     verdict = "passes" if all(checks) else "FAILS"
     tolerances = ", ".join(
-        f"{np.dtype(d).name} rtol={r:g} atol={a:g} x max|Paddle|"
+        f"{np.dtype(d).name} rtol={r:g} atol={a:g} x largest |Paddle value|"
         for d, (r, a) in RECOMMENDED.items()
     )
     print(f"\nrecommended tolerance ({tolerances}): {verdict} on every row")
