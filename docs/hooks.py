@@ -9,6 +9,7 @@ logits, ours beside the naive chain rule.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 from pathlib import Path
@@ -45,6 +46,25 @@ class BackendsFolder(griffe.Extension):
             modules_collection=loader.modules_collection,
         )
         pkg.set_member("backends", module)
+
+
+class ContextManagerReturns(griffe.Extension):
+    """Shows a ``@contextlib.contextmanager`` function as returning a context manager.
+
+    Its annotation, ``Iterator[None]``, types the generator the decorator wraps; a caller gets
+    ``AbstractContextManager[None]`` (what ``with backends.use("torch"):`` enters).
+    """
+
+    def on_function_instance(self, *, func: griffe.Function, **kwargs: Any) -> None:
+        wrapped = {"contextlib.contextmanager", "contextmanager"}
+        if not any(d.callable_path in wrapped for d in func.decorators):
+            return
+        returns = func.returns
+        inner = returns.slice if isinstance(returns, griffe.ExprSubscript) else None
+        text = f"AbstractContextManager[{inner or 'None'}]"
+        func.returns = griffe.safe_get_annotation(
+            ast.parse(text, mode="eval").body, parent=func.parent
+        )
 
 
 def _fetch_katex_module() -> Any:

@@ -88,7 +88,7 @@ def get_num_threads() -> int:
     Returns
     -------
     int
-        The count set by :func:`set_num_threads`, else by the environment variable
+        The count set by ``set_num_threads``, else by the environment variable
         ``PADDLEFOCAL_NUM_THREADS``, else ``min(usable CPUs, 8)``.
 
     Notes
