@@ -23,12 +23,24 @@ import triton
 import triton.language as tl
 from torch.library import triton_op, wrap_triton
 
-__all__ = ["BLOCK", "NUM_WARPS", "focal_kernel", "sigmoid_focal_fwd", "triton_kernel"]
+__all__ = [
+    "BLOCK",
+    "LAUNCH_OPTIONS",
+    "NUM_WARPS",
+    "focal_kernel",
+    "sigmoid_focal_fwd",
+    "triton_kernel",
+]
 
 #: Elements per program: 8 per thread with 4 warps, so a float32 thread loads two 16-byte vectors per
 #: input.
 BLOCK = 1024
 NUM_WARPS = 4
+#: libdevice, as Triton links it for NVIDIA by default, flushes float32 subnormals to zero (its
+#: ``__nv_logf`` and the float32 ``div.rn`` then use ``.ftz`` instructions): a subnormal loss such as
+#: float32 logit -89, label 0, gamma 0 (1.67e-39) would come out 0. Other backends ignore the option
+#: (AMD's default keeps subnormals).
+LAUNCH_OPTIONS = {"enable_reflect_ftz": False}
 
 
 @triton.jit
@@ -128,9 +140,7 @@ def focal_kernel(
     if WRITE_GRAD:
         # d ce / dx = sigmoid(x) - y, near 0 as (sigmoid(x) - 1/2) + (1/2 - y): a tiny logit's digits
         # survive against a label of 1/2.
-        dce = tl.where(
-            tl.abs(x) < NEAR, _half_tanh_half(x) + (0.5 - y), s * (1.0 - y) - sn * y
-        )
+        dce = tl.where(tl.abs(x) < NEAR, _half_tanh_half(x) + (0.5 - y), s * (1.0 - y) - sn * y)
         dce = tl.where(kept, dce, 0.0)
         if GAMMA_KIND == 0:
             grad = a_t * dce
@@ -179,6 +189,7 @@ def sigmoid_focal_fwd(
         WRITE_LOSS=loss is not None,
         WRITE_GRAD=dlogit is not None,
         num_warps=NUM_WARPS,
+        **LAUNCH_OPTIONS,
     )
     return partials.sum()
 
