@@ -1,3 +1,5 @@
+# Triton kernels take untyped parameters (their types come from the launch, not from annotations).
+# mypy: disable-error-code="no-untyped-def"
 """The Triton kernel: loss and ``d loss / d logit`` of a flat array in one pass, as a torch op.
 
 One program reads ``BLOCK`` logits and labels once each, forms the per-element loss and its derivative
