@@ -59,7 +59,7 @@ def _torchvision(torch: Any) -> Callable[..., Any]:
     try:
         from torchvision.ops import sigmoid_focal_loss
 
-        return sigmoid_focal_loss  # type: ignore[no-any-return]
+        return sigmoid_focal_loss
     except ImportError:
         tnf = torch.nn.functional
 
@@ -227,8 +227,9 @@ def check_cupy(args: argparse.Namespace, report: Report) -> None:
     except ImportError:
         print("cupy: not installed")
         return
+    import paddlefocal.backends as backends
+
     import paddlefocal
-    from paddlefocal import backends
 
     sync = cupy.cuda.Stream.null.synchronize
     print("cupy", cupy.__version__)
@@ -286,9 +287,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         import torch
+
+        cuda = torch.cuda.is_available()
     except ImportError:
-        torch = None
-    if torch is None or not torch.cuda.is_available():
+        cuda = False
+    if not cuda:
         print("no CUDA device")
         return 2
     report = Report()
