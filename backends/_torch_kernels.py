@@ -78,7 +78,9 @@ def _hard(
         if qg is None:
             torch.mul(q, signed_a_t, out=dlogit)
         else:
-            torch.addcmul(q, torch.rsub(q, 1.0), ce, value=gamma, out=dlogit).mul_(qg).mul_(signed_a_t)
+            torch.addcmul(q, torch.rsub(q, 1.0), ce, value=gamma, out=dlogit).mul_(qg).mul_(
+                signed_a_t
+            )
     return out
 
 

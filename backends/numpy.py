@@ -24,7 +24,15 @@ import numpy as np
 from paddlefocal._call import Call
 from paddlefocal._driver import THREAD_BLOCKS, kernel_path
 
-__all__ = ["BLOCK_BYTES", "FAST_LOG1P", "block_kernel", "block_size", "kernel", "loss", "tiny_kernel"]
+__all__ = [
+    "BLOCK_BYTES",
+    "FAST_LOG1P",
+    "block_kernel",
+    "block_size",
+    "kernel",
+    "loss",
+    "tiny_kernel",
+]
 
 #: Bytes per block buffer: the x and y blocks and the six scratch buffers (1 MiB) stay in a core's L2
 #: cache, and a ufunc call's fixed cost (about 0.3 us) is spread over 16 Ki to 32 Ki elements.

@@ -192,8 +192,7 @@ def _apply(call: Call, forced: bool) -> torch.Tensor:
     elif torch._C._are_functorch_transforms_active():  # torch.func: no public test exists
         result = FocalLossJvp.apply(*args)[0]
     elif serves(call) and not (
-        grad_mode
-        and (logit.requires_grad or label.requires_grad or _needs_grad(normalizer))
+        (grad_mode and (logit.requires_grad or label.requires_grad or _needs_grad(normalizer)))
         or _dual(logit)
         or _dual(label)
         or _dual(normalizer)

@@ -67,7 +67,13 @@ def serves(call: Call) -> bool:
 
 
 def _reference_block(
-    xp: Any, x: Array, y: Array, alpha: float, gamma: float, loss: Array | None, dlogit: Array | None
+    xp: Any,
+    x: Array,
+    y: Array,
+    alpha: float,
+    gamma: float,
+    loss: Array | None,
+    dlogit: Array | None,
 ) -> Any:
     """The fallback: a block the kernel declined, by the reference formulas."""
     values = focal_elementwise(xp, x, y, alpha, gamma)
@@ -132,7 +138,12 @@ def run(
                 total = _reference_block(xp, x, y, alpha, gamma, out, grad)
         totals[0] = total
     elif workers == 1:
-        run_all([lambda: [serve(i) for i in range(count)]])
+
+        def each() -> None:
+            for i in range(count):
+                serve(i)
+
+        run_all([each])
     else:
         claim = _claimer()
 
@@ -219,9 +230,7 @@ def _scale(call: Call, grad: Array, n: int) -> Array:
     return grad
 
 
-def kernel_path(
-    kernel: Kernel, block: BlockSize | None = None, threads: bool = False
-) -> Path:
+def kernel_path(kernel: Kernel, block: BlockSize | None = None, threads: bool = False) -> Path:
     """A path (``path(call) -> array``) from a kernel: Paddle's semantics around the kernel's math.
 
     Calls that no kernel serves (``alpha``/``gamma`` arrays, a negative ``gamma``) take the reference.

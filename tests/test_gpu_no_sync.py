@@ -17,12 +17,16 @@ import pytest
 torch = pytest.importorskip("torch")
 fake_tensor = pytest.importorskip("torch._subclasses.fake_tensor")
 
-import paddlefocal.nn.functional as F  # noqa: E402
 from paddlefocal.backends import torch as torch_path  # noqa: E402
+
+import paddlefocal.nn.functional as F  # noqa: E402
 
 CASES = list(
     itertools.product(
-        (torch.float32, torch.float64), ("sum", "mean", "none"), (None, "[]", "[1]"), (0.0, 0.5, 2.0)
+        (torch.float32, torch.float64),
+        ("sum", "mean", "none"),
+        (None, "[]", "[1]"),
+        (0.0, 0.5, 2.0),
     )
 )
 

@@ -31,7 +31,9 @@ def test_subnormal_losses_are_kept_at_every_size(name, dtype, x, n):
     each = _subnormal_loss(x, dtype)
     assert 0 < each < np.finfo(dtype).smallest_normal  # the premise: a subnormal loss
     none = lib_.to_numpy(
-        F.sigmoid_focal_loss(lib_.from_numpy(logit), lib_.from_numpy(label), None, 0.25, 0.0, "none")
+        F.sigmoid_focal_loss(
+            lib_.from_numpy(logit), lib_.from_numpy(label), None, 0.25, 0.0, "none"
+        )
     )
     # Within two units of the smallest subnormal (e^x is one rounding, the product another).
     assert (np.abs(none.astype(np.float64) - each) <= 2 * np.finfo(dtype).smallest_subnormal).all()
@@ -62,7 +64,12 @@ def test_total_is_divided_before_it_is_rounded(name):
     assert np.isclose(want, 5e37, rtol=1e-6)
     for reduction, expected in (("sum", 5e37), ("mean", 2.5e35)):
         got = F.sigmoid_focal_loss(
-            lib_.from_numpy(logit), lib_.from_numpy(label), lib_.from_numpy(norm), 0.25, 2.0, reduction
+            lib_.from_numpy(logit),
+            lib_.from_numpy(label),
+            lib_.from_numpy(norm),
+            0.25,
+            2.0,
+            reduction,
         )
         assert np.isclose(float(lib_.to_numpy(got)), expected, rtol=1e-6), (reduction, got)
 
@@ -70,7 +77,10 @@ def test_total_is_divided_before_it_is_rounded(name):
 def test_numpy_call_from_a_signal_handler_mid_block_is_right():
     """A call re-entered from a signal handler while another call is inside its blocks gets scratch
     buffers of its own: both results are exact."""
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
         pytest.skip("needs setitimer on the main thread")
     rng = np.random.default_rng(3)
     outer_x = rng.normal(0, 3, 200_000).astype(np.float32)

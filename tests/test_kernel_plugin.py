@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from paddlefocal.backends import use
 
 import paddlefocal.nn.functional as F
 from paddlefocal._driver import kernel_path
-from paddlefocal.backends import use
 
 
 class Toy(np.ndarray):

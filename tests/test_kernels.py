@@ -12,7 +12,6 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import mp_reference as mpr
 import mpmath as mp
 import numpy as np
 import pytest

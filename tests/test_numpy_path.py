@@ -12,13 +12,12 @@ import warnings
 import numpy as np
 import pytest
 from helpers import tol
-from paddlefocal import _driver
 from paddlefocal.backends import numpy as kernel
 from paddlefocal.backends import numpy as numpy_path
 
 import paddlefocal
 import paddlefocal.nn.functional as F
-from paddlefocal import _threads, backends
+from paddlefocal import _driver, _threads, backends
 from paddlefocal._call import Call
 from paddlefocal._reference import focal_elementwise, reference_loss
 

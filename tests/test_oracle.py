@@ -221,7 +221,9 @@ def _mp_result(logit, label, normalizer, alpha, gamma, reduction):
         return value if isinstance(value, mp.mpf) else mp.nan
 
     with mp.workdps(50):
-        per = [one(x, y) for x, y in zip(logit.ravel().tolist(), label.ravel().tolist())]
+        per = [
+            one(x, y) for x, y in zip(logit.ravel().tolist(), label.ravel().tolist(), strict=True)
+        ]
         n = mp.mpf(1) if normalizer is None else mp.mpf(float(np.ravel(normalizer)[0]))
         if reduction == "none":
             return np.array([float(v / n) for v in per]).reshape(logit.shape)
