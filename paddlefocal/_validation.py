@@ -45,9 +45,12 @@ def validate(
         reduction = _reduction(reduction)
     # 2. logit and label: arrays of one supported library.
     kind = KINDS.get(type(logit))
-    if kind is None or kind.inspect is not None or type(label) is not type(logit):
+    if kind is None or type(label) is not type(logit):
         kind = kind_of(logit, "logit")
         _member(kind, label, "label", logit)
+    elif kind.inspect is not None:
+        kind.inspect(logit, "logit")
+        kind.inspect(label, "label")
     xp = kind.namespace
     # 3. dtypes: Paddle registers its kernels for float32 and float64 only.
     dtype = logit.dtype
