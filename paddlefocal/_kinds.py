@@ -60,6 +60,8 @@ class Kind:
     shapes_known: bool = False
     #: The float32 and float64 dtype objects and their limits (``half_limits``).
     limits: dict[Any, float] | None = None
+    #: The layout object of arrays that ``inspect`` passes unless nested (torch.strided).
+    layout: Any = None
 
 
 def any_device(value: Any) -> Any:
@@ -168,7 +170,9 @@ def torch_kind(namespace: Namespace) -> Kind:
 
     inspect = _torch_inspect(torch.strided)
     limits = half_limits(namespace)
-    return Kind(namespace, _torch_device, _torch_read, inspect, _torch_autocast, True, limits)
+    return Kind(
+        namespace, _torch_device, _torch_read, inspect, _torch_autocast, True, limits, torch.strided
+    )
 
 
 def jax_kind(namespace: Namespace) -> Kind:

@@ -3,9 +3,8 @@
 One route: each check first confirms the common valid case by identity (an exact type, a dtype
 singleton, equal shapes) and only otherwise calls the function that accepts the uncommon valid case or
 raises with the message that says what is wrong. Messages are built only when raising, so a valid
-call never formats (or, under ``torch.compile``, traces) a ``repr``. Each check raises from here (or
-from ``_kinds``, which recognises arrays), before any computation, so that a fast path never sees an
-argument it would have to re-check, and a user never sees an error from deep inside a backend.
+call never formats (or, under ``torch.compile``, traces) a ``repr``. Every error is raised here or in
+``_kinds`` before any computation: fast paths never re-check, users never see a backend's error.
 """
 
 from __future__ import annotations
@@ -16,15 +15,9 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from . import _errors as errors
 from ._call import Call
-from ._errors import (
-    FN,
-    InvalidArgumentError,
-    check_known_shape,
-    describe,
-    describe_device,
-    type_name,
-)
+from ._errors import FN, InvalidArgumentError, describe, type_name
 from ._kinds import KINDS, Kind, cpu, is_array, is_traced_python_int, kind_of
 from ._typing import Array, Namespace, Reduction, Scalar
 
@@ -48,7 +41,7 @@ def validate(
     if kind is None or type(label) is not type(logit):
         kind = kind_of(logit, "logit")
         _member(kind, label, "label", logit)
-    elif kind.inspect is not None:
+    elif kind.inspect is not None and not _plain(kind.layout, logit, label):
         kind.inspect(logit, "logit")
         kind.inspect(label, "label")
     xp = kind.namespace
@@ -67,7 +60,9 @@ def validate(
     if normalizer is not None:
         if type(normalizer) is not type(logit) or normalizer.dtype is not dtype or normalizer.ndim:
             normalizer = _normalizer(kind, normalizer, logit)
-        elif kind.inspect is not None or KINDS.get(type(normalizer)) is not kind:
+        elif KINDS.get(type(normalizer)) is not kind or (
+            kind.inspect is not None and not _plain(kind.layout, normalizer, logit)
+        ):
             _member(kind, normalizer, "normalizer", logit)
     # 6. alpha and gamma: numbers, or 0-D arrays of logit's dtype.
     if not ((type(alpha) is float or type(alpha) is int) and -limit <= alpha <= limit):
@@ -80,7 +75,7 @@ def validate(
         device = where(logit)
         if (
             device is None
-            or getattr(device, "type", None) == "meta"
+            or (kind.layout is not None and logit.is_meta)
             or where(label) != device
             or (normalizer is not None and where(normalizer) != device)
             or type(alpha) not in (float, int)
@@ -114,6 +109,12 @@ def _same_library(
             f"({type_name(logit)}), but received {type_name(value if received is None else received)}"
         )
     return other
+
+
+def _plain(layout: Any, one: Any, other: Any) -> bool:
+    """Whether both arrays have the kind's dense layout and are not nested (torch, by identity)."""
+    same = layout is not None and one.layout is layout and other.layout is layout
+    return same and not (one.is_nested or other.is_nested)
 
 
 def _member(kind: Kind, value: Any, argname: str, logit: Any) -> None:
@@ -170,8 +171,8 @@ def _dtypes(kind: Kind, logit: Any, label: Any) -> tuple[Any, Any, float]:
 
 
 def _shapes(logit: Array, label: Array) -> None:
-    check_known_shape(logit, "logit")
-    check_known_shape(label, "label")
+    errors.check_known_shape(logit, "logit")
+    errors.check_known_shape(label, "label")
     if tuple(label.shape) != tuple(logit.shape):
         raise ValueError(
             f"{FN}: 'label' must have the same shape as 'logit' (no broadcasting), but received "
@@ -273,13 +274,8 @@ def _normalizer(kind: Kind, given: Any, logit: Array) -> Array:
 def _devices(
     kind: Kind, logit: Array, label: Array, normalizer: Any, alpha: Any, gamma: Any
 ) -> None:
-    named = (
-        ("logit", logit),
-        ("label", label),
-        ("normalizer", normalizer),
-        ("alpha", alpha),
-        ("gamma", gamma),
-    )
+    names = ("logit", "label", "normalizer", "alpha", "gamma")
+    named = zip(names, (logit, label, normalizer, alpha, gamma), strict=True)
     arrays = tuple((n, v) for n, v in named if v is not None and type(v) not in (float, int))
     for name, value in arrays:
         if getattr(value, "is_meta", False) is True:
@@ -295,5 +291,5 @@ def _devices(
         if device is not None and device != reference:
             raise ValueError(
                 f"{FN}: all arrays must be on one device, but 'logit' is on "
-                f"{describe_device(reference)} and '{name}' is on {describe_device(device)}"
+                f"{errors.describe_device(reference)} and '{name}' is on {errors.describe_device(device)}"
             )
