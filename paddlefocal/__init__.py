@@ -8,9 +8,17 @@ True
 from __future__ import annotations
 
 from . import nn
+from ._errors import InvalidArgumentError
 from ._loss import sigmoid_focal_loss
 from ._threads import get_num_threads, set_num_threads
 
-__all__ = ["__version__", "get_num_threads", "nn", "set_num_threads", "sigmoid_focal_loss"]
+__all__ = [
+    "InvalidArgumentError",
+    "__version__",
+    "get_num_threads",
+    "nn",
+    "set_num_threads",
+    "sigmoid_focal_loss",
+]
 
 __version__ = "0.1.0"

@@ -1,12 +1,17 @@
-"""How the front-end treats each library's arrays: device, readable 0-D values, per-array refusals.
+"""Recognising arrays: which library an argument belongs to, its namespace, device and 0-D value.
 
-A ``Kind`` is worked out once per array type. The libraries that need more than the generic one
-(``any_device``, ``read_float``) name a function here in their ``kind`` field of the library table,
-which makes their ``Kind`` from the namespace on the first array of theirs the front-end sees.
+What depends on an array's type alone (its library and namespace, its float dtypes and their limits,
+how to find its device, whether its values can be read now) is worked out once per type and kept in a
+``Kind``; the cache of kinds is the only state here. What depends on the array itself (a torch
+tensor's layout, a Dask array's chunk type) is checked per call by the kind's ``inspect``. Every
+refusal raises with the argument's name, so that no backend ever sees an array it cannot serve.
+The library table names ``torch_kind``, ``jax_kind`` and ``dask_kind`` here by string.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,38 +19,49 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from ._errors import FN, InvalidArgumentError, describe
+from ._libraries import LIBRARIES, Library, load_target
 from ._typing import Namespace
 
-__all__ = ["Kind", "any_device", "cpu", "dask_kind", "jax_kind", "read_float", "torch_kind"]
+#: NumPy 2.1+ implements the Array API standard in its main namespace; array_api_compat's wrapper
+#: module would add ~150 ms to the first call (it imports numpy.f2py among others).
+NUMPY_IS_STANDARD = tuple(int(part) for part in np.__version__.split(".")[:2]) >= (2, 1)
 
-FN = "sigmoid_focal_loss"
+
+def half_limits(namespace: Namespace) -> dict[Any, float] | None:
+    """``{float32: limit, float64: limit}`` of a namespace's dtype objects (and of the NumPy dtypes
+    they stand for, which arrays carry): half the largest number, so that the class weights
+    (1 - alpha, 2 alpha - 1) and gamma +- 1 stay finite in the dtype."""
+    try:
+        limits = {}
+        for dtype in (namespace.float32, namespace.float64):
+            limits[dtype] = float(namespace.finfo(dtype).max) / 2
+            if isinstance(dtype, type) and issubclass(dtype, np.generic):
+                limits[np.dtype(dtype)] = limits[dtype]  # np.float32 and np.dtype("float32")
+        return limits
+    except Exception:  # no float64, or dtype objects that cannot be dict keys: asked per call
+        return None
 
 
 @dataclass(frozen=True, slots=True)
 class Kind:
-    """What the front-end knows about one array type.
-
-    Attributes
-    ----------
-    namespace : namespace
-        The Array API namespace; arrays of one library share it (NumPy subclasses included).
-    device : callable
-        ``device(array)``: a value equal for arrays on one device (or one set of devices), or None
-        where it cannot be known (a traced array).
-    read : callable or None
-        ``read(array)``: a 0-D array's value as a float, or None where it cannot be read now (traced,
-        lazy). None: never readable.
-    inspect : callable or None
-        ``inspect(array, argname)`` raises for an array of this type that cannot be served (a sparse
-        tensor, masked chunks).
-    """
+    """What the front-end knows about one array type (its library's arrays share the namespace)."""
 
     namespace: Namespace
+    #: A value equal for arrays on one device (or one set of devices); None where unknown (traced).
     device: Callable[[Any], Any]
+    #: A 0-D array's value as a float, or None where it cannot be read now (traced, lazy).
     read: Callable[[Any], float | None] | None = None
+    #: ``inspect(array, argname)`` raises for an array that cannot be served (sparse, masked chunks).
     inspect: Callable[[Any, str], None] | None = None
-    #: For the front-end's early route (torch): (array type, strided layout, {dtype: limit}, namespace).
-    early: tuple[Any, Any, dict[Any, float], Namespace] | None = None
+    #: ``autocast(logit, label)``: half inputs inside the library's autocast, in float32 (torch).
+    autocast: Callable[[Any, Any], tuple[Any, Any]] | None = None
+    #: Whether every dimension is always known (not so for Dask).
+    shapes_known: bool = False
+    #: The float32 and float64 dtype objects and their limits (``half_limits``).
+    limits: dict[Any, float] | None = None
+    #: The layout object of arrays that ``inspect`` passes unless nested (torch.strided).
+    layout: Any = None
 
 
 def any_device(value: Any) -> Any:
@@ -68,19 +84,33 @@ def cpu(_: Any) -> str:
     return "cpu"
 
 
-def _torch_inspect(value: Any, argname: str) -> None:
-    import torch
+def is_traced_python_int(value: Any) -> bool:
+    """Whether ``value`` is a Python int as ``jax.jit`` traces it: a weakly typed integer 0-D tracer.
 
-    if value.is_nested:
-        raise TypeError(
-            f"{FN}: '{argname}' must be a regular (strided) torch tensor, but received a nested "
-            f"tensor (layout {value.layout}); pad it first, e.g. torch.nested.to_padded_tensor"
-        )
-    if value.layout is not torch.strided:
-        raise TypeError(
-            f"{FN}: '{argname}' must be a dense (strided) torch tensor, but received a tensor of "
-            f"layout {value.layout}; convert it with .to_dense()"
-        )
+    Eagerly ``alpha=2`` is accepted; passed as an argument of a jitted function it arrives as such a
+    tracer, and must be accepted the same way. An integer array the caller made stays refused.
+    """
+    aval = getattr(value, "aval", None)
+    return bool(getattr(aval, "weak_type", False)) and np.issubdtype(
+        np.dtype(value.dtype), np.integer
+    )
+
+
+def _torch_inspect(strided: Any) -> Callable[[Any, str], None]:
+    def inspect(value: Any, argname: str) -> None:
+        if value.is_nested:
+            raise TypeError(
+                f"{FN}: '{argname}' must be a regular (strided) torch tensor, but received a "
+                f"nested tensor (layout {value.layout}); pad it first, e.g. "
+                "torch.nested.to_padded_tensor"
+            )
+        if value.layout is not strided:
+            raise TypeError(
+                f"{FN}: '{argname}' must be a dense (strided) torch tensor, but received a tensor "
+                f"of layout {value.layout}; convert it with .to_dense()"
+            )
+
+    return inspect
 
 
 def _torch_read(value: Any) -> float | None:
@@ -95,6 +125,25 @@ def _torch_read(value: Any) -> float | None:
 
 def _torch_device(value: Any) -> Any:
     return value.device
+
+
+def _torch_autocast(logit: Any, label: Any) -> tuple[Any, Any]:
+    """Half logit or label inside ``torch.autocast``, cast to float32; otherwise as given.
+
+    Inside autocast, torch runs its losses in float32 (its ``binary_cross_entropy_with_logits`` is on
+    the float32 list), and Paddle's AMP keeps ``sigmoid_cross_entropy_with_logits`` in float32 too, so
+    a float16/bfloat16 logit coming out of an autocast layer is computed in float32 and the result is
+    float32. Outside autocast, Paddle's dtype rule stands: half inputs are refused.
+    """
+    import torch
+
+    halves = (torch.float16, torch.bfloat16)
+    if logit.dtype not in halves and getattr(label, "dtype", None) not in halves:
+        return logit, label
+    if not torch.is_autocast_enabled(logit.device.type):
+        return logit, label
+    cast = [t.float() if getattr(t, "dtype", None) in halves else t for t in (logit, label)]
+    return cast[0], cast[1]
 
 
 def _jax_device(value: Any) -> Any:
@@ -119,16 +168,131 @@ def torch_kind(namespace: Namespace) -> Kind:
     """torch tensors: their own device, values read unless traced, sparse and nested refused."""
     import torch
 
-    half_max = {t: float(torch.finfo(t).max) / 2 for t in (torch.float32, torch.float64)}
-    early = (torch.Tensor, torch.strided, half_max, namespace)
-    return Kind(namespace, _torch_device, _torch_read, _torch_inspect, early)
+    inspect = _torch_inspect(torch.strided)
+    limits = half_limits(namespace)
+    return Kind(
+        namespace, _torch_device, _torch_read, inspect, _torch_autocast, True, limits, torch.strided
+    )
 
 
 def jax_kind(namespace: Namespace) -> Kind:
     """JAX arrays: the set of devices they live on."""
-    return Kind(namespace, _jax_device, read_float)
+    return Kind(
+        namespace, _jax_device, read_float, shapes_known=True, limits=half_limits(namespace)
+    )
 
 
 def dask_kind(namespace: Namespace) -> Kind:
     """Dask arrays: lazy (never read), masked chunks refused."""
-    return Kind(namespace, any_device, None, _dask_inspect)
+    return Kind(namespace, any_device, None, _dask_inspect, limits=half_limits(namespace))
+
+
+_NUMPY = np if NUMPY_IS_STANDARD else importlib.import_module("array_api_compat.numpy")
+NUMPY_KIND = Kind(_NUMPY, cpu, read_float, shapes_known=True, limits=half_limits(np))
+
+#: Kinds by array type, filled on first sight of each type whose library (in the table) has one
+#: namespace per type; other Array API objects are asked each call.
+KINDS: dict[type, Kind] = {np.ndarray: NUMPY_KIND}
+
+
+def _refuse_numpy_subclass(value: Any, argname: str) -> None:
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(
+            f"{FN}: '{argname}' must not be a NumPy masked array (its mask would be ignored); "
+            "pass a plain array and drop the masked elements, or give them label -100"
+        )
+    if isinstance(value, np.matrix):
+        raise TypeError(
+            f"{FN}: '{argname}' must not be a NumPy matrix (always 2-D, its reductions keep two "
+            "dimensions); pass np.asarray(" + argname + ")"
+        )
+
+
+def _provided_namespace(value: Any) -> Namespace | None:
+    """The namespace a registered backend provides for ``value``'s library (Paddle), if any."""
+    from ._registry import namespace_for  # the registry imports the paths: not at import time
+
+    return namespace_for(value)
+
+
+def _new_kind(value: Any, argname: str) -> Kind:
+    """The kind of an array type not seen before; raises for what is not an array."""
+    if isinstance(value, np.ndarray):
+        # Subclasses (np.memmap, np.recarray, a third party's) are NumPy arrays: one library.
+        _refuse_numpy_subclass(value, argname)
+        KINDS[type(value)] = NUMPY_KIND
+        return NUMPY_KIND
+    library = _library(value)
+    if library is not None and library.kind is not None and library.namespace is None:
+        # A library of the table (torch, JAX, Dask): its kind, without asking who else claims it.
+        kind = load_target(library.kind)(array_api_compat.array_namespace(value))
+    else:
+        kind = _generic_kind(value, argname)
+    if library is not None and library.namespace_per_type:
+        KINDS[type(value)] = kind
+    return kind
+
+
+def _generic_kind(value: Any, argname: str) -> Kind:
+    # NumPy scalars (np.float32(1.0)) pass array_api_compat's check but are not arrays: Paddle takes
+    # only Tensors, and a 0-D result of a scalar would come back as a scalar. (A normalizer may be
+    # one: the front-end makes it a 0-D array before asking.)
+    if isinstance(value, np.generic) or not _is_array_like(value):
+        raise InvalidArgumentError(
+            f"{FN}: '{argname}' must be an array of a supported library (NumPy, CuPy, torch, JAX, "
+            f"Dask or any Array API library), but received {describe(value)}"
+        )
+    provided = _provided_namespace(value)
+    if provided is not None:
+        return Kind(provided, any_device, read_float)
+    try:
+        namespace = array_api_compat.array_namespace(value)
+    except Exception as exc:  # an object that pretends to be an array
+        raise InvalidArgumentError(
+            f"{FN}: '{argname}' claims to be an array but its namespace cannot be used: {exc}"
+        ) from exc
+    missing = [name for name in ("dtype", "shape", "ndim") if not hasattr(value, name)]
+    if missing or not hasattr(namespace, "float32"):
+        lacks = (
+            f"no {', '.join(missing)}" if missing else f"a namespace without dtypes ({namespace!r})"
+        )
+        raise InvalidArgumentError(
+            f"{FN}: '{argname}' claims to be an array (it has __array_namespace__) but has {lacks}; "
+            f"received {describe(value)}"
+        )
+    return Kind(namespace, any_device, read_float, limits=half_limits(namespace))
+
+
+def _library(value: Any) -> Library | None:
+    """The table's entry for ``value``'s library, if the table knows it."""
+    for library in LIBRARIES:
+        if library.module in sys.modules and library.is_array(value):
+            return library
+    return None
+
+
+def _is_array_like(value: Any) -> bool:
+    try:
+        if array_api_compat.is_array_api_obj(value):
+            return True
+    except Exception:
+        return False
+    # A library that array-api-compat does not know, served by a registered backend (Paddle).
+    return _provided_namespace(value) is not None
+
+
+def kind_of(value: Any, argname: str) -> Kind:
+    """The kind of ``value``'s type, after its per-array checks; raises if it is no array."""
+    kind = KINDS.get(type(value))
+    if kind is None:
+        kind = _new_kind(value, argname)
+    if kind.inspect is not None:
+        kind.inspect(value, argname)
+    return kind
+
+
+def is_array(value: Any) -> bool:
+    """Whether ``value`` is an array of a supported library (not a Python or NumPy scalar)."""
+    if type(value) in KINDS or isinstance(value, np.ndarray):
+        return True
+    return not isinstance(value, np.generic) and _is_array_like(value)

@@ -43,9 +43,10 @@ def sigmoid_focal_loss(
         (Paddle's ``ignore_index``) contributes 0. The shapes must be known: a Dask array made by
         boolean indexing needs ``compute_chunk_sizes()`` first.
     normalizer : array, optional
-        An array of shape ``[]`` or ``[1]`` of the same library, float32 or float64, that the per-element
-        loss is divided by: in object detection, the number of positive samples. It is cast to
-        ``logit``'s dtype. With NumPy arrays a NumPy float scalar (``np.sum(fg_num) + 1.0``) is a 0-D
+        An array of shape ``[]`` or ``[1]`` of the same library that the per-element loss is divided
+        by: in object detection, the number of positive samples. It is cast to ``logit``'s dtype.
+        Floating (float16, bfloat16, float32, float64) of either shape; as in Paddle, integer and bool
+        ones only 0-D (``num_pos = (label >= 1).sum()``). With NumPy arrays a NumPy float scalar (``np.sum(fg_num) + 1.0``) is a 0-D
         array and is accepted; Python numbers are not (Paddle takes tensors only). For ``'sum'`` and
         ``'mean'`` the reduced total is divided: a zero normalizer gives inf for a positive total and
         nan for a zero one; for ``'none'`` each element is divided (0/0 is nan). Default None: no
@@ -80,13 +81,17 @@ def sigmoid_focal_loss(
         ``[]`` or ``[1]``; if ``alpha`` or ``gamma`` is not finite (a number, or a 0-D array whose
         value is known), too large for ``logit``'s dtype or for a float (``10**400``), or an array
         that is not 0-D; if the arrays are on different devices (or on torch's ``meta``).
+    InvalidArgumentError
+        A TypeError and a ValueError (Paddle raises ValueError there): if ``logit`` or ``label`` is
+        not an array of a supported library (a list, a NumPy scalar, an object with
+        ``__array_namespace__`` but no ``dtype``); if the arrays come from different libraries; if
+        ``logit``'s or ``label``'s dtype is not float32 or float64, or ``label``'s differs from
+        ``logit``'s.
     TypeError
-        If ``logit`` or ``label`` is not an array of a supported library (a list, a NumPy scalar, an
-        object with ``__array_namespace__`` but no ``dtype``), or is a masked array, an ``np.matrix``,
-        or a sparse or nested torch tensor; if the arrays come from different libraries; if a dtype
-        is not float32 or float64, or ``label``'s differs from ``logit``'s; if ``normalizer`` is not
-        an array (a Python number, say); if ``alpha`` or ``gamma`` is not an int, a float or a 0-D
-        floating array (a bool, say).
+        If ``logit`` or ``label`` is a masked array, an ``np.matrix``, or a sparse or nested torch
+        tensor; if ``normalizer`` is not an array (a Python number, say), is complex, or is an
+        integer or bool array of shape ``[1]`` (Paddle's TypeError); if ``alpha`` or ``gamma`` is
+        not an int, a float or a 0-D floating array (a bool, say).
 
     Notes
     -----

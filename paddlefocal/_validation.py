@@ -1,33 +1,27 @@
 """Argument checks of the front-end, in Paddle's order, with Paddle's messages where Paddle has one.
 
-Each check raises from here (or from ``_arrays``, which recognises arrays), before any computation, so
-that a fast path never sees an argument it would have to re-check, and a user never sees an error from
-deep inside a backend.
-
-The common calls take an early route (``_early``) that only confirms they are valid; anything else, and
-every error, takes the full route here, which says exactly what is wrong.
+One route: each check first confirms the common valid case by identity (an exact type, a dtype
+singleton, equal shapes) and only otherwise calls the function that accepts the uncommon valid case or
+raises with the message that says what is wrong. Messages are built only when raising, so a valid
+call never formats (or, under ``torch.compile``, traces) a ``repr``. Every error is raised here or in
+``_kinds`` before any computation: fast paths never re-check, users never see a backend's error.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, cast
+from typing import Any, NoReturn
 
 import numpy as np
 
-from . import _arrays
-from ._arrays import FN, Kind, describe, describe_device, kind_of, type_name
+from . import _errors as errors
 from ._call import Call
-from ._early import LIMITS, early_call
-from ._transforms import autocast_to_float32, is_traced_python_int
+from ._errors import FN, InvalidArgumentError, describe, type_name
+from ._kinds import KINDS, Kind, cpu, is_array, is_traced_python_int, kind_of
 from ._typing import Array, Namespace, Reduction, Scalar
 
 REDUCTIONS = ("sum", "mean", "none")
-
-#: LIMITS for other libraries' dtype objects, keyed by (type, dtype): array-api-strict warns when its
-#: dtypes are compared with NumPy's.
-_OTHER_LIMITS: dict[tuple[type, Any], float] = {}
 
 
 def validate(
@@ -39,15 +33,68 @@ def validate(
     reduction: Any,
 ) -> Call:
     """Check every argument in Paddle's order and return them in the form the implementations take."""
-    # 1. Paddle checks reduction before anything else, with this message.
-    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
-        raise ValueError(
-            f"The value of 'reduction' in {FN} should be 'sum', 'mean' or 'none', but received "
-            f"{reduction}, which is not allowed."
-        )
-    checked = cast(Reduction, reduction)
-    call = early_call(logit, label, normalizer, alpha, gamma, checked)
-    return call if call is not None else _full(logit, label, normalizer, alpha, gamma, checked)
+    # 1. Paddle checks reduction before anything else.
+    if type(reduction) is not str or reduction not in REDUCTIONS:
+        reduction = _reduction(reduction)
+    # 2. logit and label: arrays of one supported library.
+    kind = KINDS.get(type(logit))
+    if kind is None or type(label) is not type(logit):
+        kind = kind_of(logit, "logit")
+        _member(kind, label, "label", logit)
+    elif kind.inspect is not None and not _plain(kind.layout, logit, label):
+        kind.inspect(logit, "logit")
+        kind.inspect(label, "label")
+    xp = kind.namespace
+    # 3. dtypes: Paddle registers its kernels for float32 and float64 only.
+    dtype = logit.dtype
+    limits = kind.limits
+    limit = None if limits is None else limits.get(dtype)
+    if limit is None or label.dtype is not dtype:
+        logit, label, limit = _dtypes(kind, logit, label)
+        dtype = logit.dtype
+    assert limit is not None
+    # 4. shapes: known, equal, no broadcasting.
+    if not kind.shapes_known or label.shape != logit.shape:
+        _shapes(logit, label)
+    # 5. normalizer: None, or a 0-D / [1] array of the same library, cast to logit's dtype.
+    if normalizer is not None:
+        if type(normalizer) is not type(logit) or normalizer.dtype is not dtype or normalizer.ndim:
+            normalizer = _normalizer(kind, normalizer, logit)
+        elif KINDS.get(type(normalizer)) is not kind or (
+            kind.inspect is not None and not _plain(kind.layout, normalizer, logit)
+        ):
+            _member(kind, normalizer, "normalizer", logit)
+    # 6. alpha and gamma: numbers, or 0-D arrays of logit's dtype.
+    if not ((type(alpha) is float or type(alpha) is int) and -limit <= alpha <= limit):
+        alpha = _scalar(kind, alpha, "alpha", logit, limit)
+    if not ((type(gamma) is float or type(gamma) is int) and -limit <= gamma <= limit):
+        gamma = _scalar(kind, gamma, "gamma", logit, limit)
+    # 7. one device for all arrays (NumPy's are all on the CPU).
+    where = kind.device
+    if where is not cpu:
+        device = where(logit)
+        if (
+            device is None
+            or (kind.layout is not None and logit.is_meta)
+            or where(label) != device
+            or (normalizer is not None and where(normalizer) != device)
+            or type(alpha) not in (float, int)
+            or type(gamma) not in (float, int)
+        ):
+            _devices(kind, logit, label, normalizer, alpha, gamma)
+    alpha = float(alpha) if type(alpha) is int else alpha
+    gamma = float(gamma) if type(gamma) is int else gamma
+    return Call(logit, label, normalizer, alpha, gamma, reduction, xp)
+
+
+def _reduction(reduction: Any) -> Reduction:
+    # np.str_("mean") is a str: compared by value and handed on as the plain str.
+    if isinstance(reduction, str) and reduction in REDUCTIONS:
+        return REDUCTIONS[REDUCTIONS.index(reduction)]  # type: ignore[return-value]
+    raise ValueError(
+        f"The value of 'reduction' in {FN} should be 'sum', 'mean' or 'none', but received "
+        f"{reduction}, which is not allowed."
+    )
 
 
 def _same_library(
@@ -56,51 +103,84 @@ def _same_library(
     """The kind of ``value``, an array of ``logit``'s library; ``received`` is what the caller gave."""
     other = kind_of(value, argname)
     if other.namespace is not xp:
-        raise TypeError(
+        # Paddle: ValueError (InvalidArgument) "... must be Tensor, but got numpy.ndarray".
+        raise InvalidArgumentError(
             f"{FN}: '{argname}' must be an array of the same library as 'logit' "
             f"({type_name(logit)}), but received {type_name(value if received is None else received)}"
         )
     return other
 
 
-def _check_float_dtype(xp: Namespace, value: Array, argname: str) -> None:
-    if value.dtype not in (xp.float32, xp.float64):
-        raise TypeError(
-            f"{FN}: '{argname}' must have dtype float32 or float64, but received dtype {value.dtype}"
+def _plain(layout: Any, one: Any, other: Any) -> bool:
+    """Whether both arrays have the kind's dense layout and are not nested (torch, by identity)."""
+    same = layout is not None and one.layout is layout and other.layout is layout
+    return same and not (one.is_nested or other.is_nested)
+
+
+def _member(kind: Kind, value: Any, argname: str, logit: Any) -> None:
+    """Raise unless ``value`` is a servable array of ``logit``'s library."""
+    if type(value) is type(logit) and KINDS.get(type(value)) is kind:
+        if kind.inspect is not None:
+            kind.inspect(value, argname)
+    else:
+        _same_library(kind.namespace, value, argname, logit)
+
+
+def _is_float(xp: Namespace, dtype: Any) -> bool:
+    return dtype in (xp.float32, xp.float64)
+
+
+def _dtype_in(xp: Namespace, dtype: Any, names: tuple[str, ...]) -> bool:
+    """Whether ``dtype`` is one of the namespace's dtypes of these names (those it has)."""
+    return any(dtype == getattr(xp, name) for name in names if hasattr(xp, name))
+
+
+_INTEGRAL = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+_FLOATING = ("float16", "bfloat16", "float32", "float64")
+
+
+def _refuse_dtype(
+    argname: str, dtype: Any, error: type[Exception] = InvalidArgumentError
+) -> NoReturn:
+    raise error(f"{FN}: '{argname}' must have dtype float32 or float64, but received dtype {dtype}")
+
+
+def _limit(kind: Kind, dtype: Any) -> float:
+    """The largest magnitude of alpha and gamma for ``dtype`` (see ``_kinds.half_limits``)."""
+    limit = None if kind.limits is None else kind.limits.get(dtype)
+    return float(kind.namespace.finfo(dtype).max) / 2 if limit is None else limit
+
+
+def _dtypes(kind: Kind, logit: Any, label: Any) -> tuple[Any, Any, float]:
+    """logit and label of one float dtype (half ones in float32 inside autocast), and its limit."""
+    if kind.autocast is not None:
+        logit, label = kind.autocast(logit, label)
+    xp = kind.namespace
+    # Paddle: ValueError (InvalidArgument) for logit's dtype and a label of another one; its
+    # RuntimeError "kernel not registered" for a label dtype it has no kernel for is a documented row.
+    if not _is_float(xp, logit.dtype):
+        _refuse_dtype("logit", logit.dtype)
+    if not _is_float(xp, label.dtype):
+        _refuse_dtype("label", label.dtype)
+    if label.dtype != logit.dtype:
+        raise InvalidArgumentError(
+            f"{FN}: 'label' must have the same dtype as 'logit' ({logit.dtype}), but received "
+            f"dtype {label.dtype}"
         )
+    return logit, label, _limit(kind, logit.dtype)
 
 
-def _shape(value: Array) -> tuple[Any, ...]:
-    return tuple(value.shape)
-
-
-def _limit(xp: Namespace, dtype: Any) -> float:
-    """The largest magnitude of alpha and gamma for ``dtype`` (see ``LIMITS``)."""
-    if isinstance(dtype, np.dtype):
-        limit = LIMITS.get(dtype)
-        return float(xp.finfo(dtype).max) / 2 if limit is None else limit
-    key = (type(dtype), dtype)
-    try:
-        return _OTHER_LIMITS[key]
-    except KeyError:
-        limit = _OTHER_LIMITS[key] = float(xp.finfo(dtype).max) / 2
-    except TypeError:  # an unhashable dtype object: asked each time
-        limit = float(xp.finfo(dtype).max) / 2
-    return limit
-
-
-def _check_magnitude(number: float, shown: str, argname: str, limit: float, dtype: Any) -> None:
-    if not math.isfinite(number):
-        raise ValueError(f"{FN}: '{argname}' must be finite, but received {shown}")
-    if abs(number) > limit:
+def _shapes(logit: Array, label: Array) -> None:
+    errors.check_known_shape(logit, "logit")
+    errors.check_known_shape(label, "label")
+    if tuple(label.shape) != tuple(logit.shape):
         raise ValueError(
-            f"{FN}: '{argname}' must be finite in logit's dtype {dtype} (at most {limit:.4g} in "
-            f"magnitude), but received {shown}"
+            f"{FN}: 'label' must have the same shape as 'logit' (no broadcasting), but received "
+            f"label shape {list(label.shape)} and logit shape {list(logit.shape)}"
         )
 
 
-def _scalar(xp: Namespace, value: Any, argname: str, logit: Array) -> Scalar:
-    limit = _limit(xp, logit.dtype)
+def _scalar(kind: Kind, value: Any, argname: str, logit: Array, limit: float) -> Scalar:
     # bool is an int subclass: alpha=True is almost surely a mistake, not alpha=1.
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(
@@ -111,37 +191,52 @@ def _scalar(xp: Namespace, value: Any, argname: str, logit: Array) -> Scalar:
             number = float(value)
         except OverflowError:  # 10**400, Fraction(10**400, 3)
             number = math.inf
-        _check_magnitude(number, describe(value), argname, limit, logit.dtype)
+        _check_magnitude(number, value, argname, limit, logit.dtype)
         return number
-    if _arrays.is_array(value):
-        kind = _same_library(xp, value, argname, logit)
-        if value.ndim != 0:
-            raise ValueError(
-                f"{FN}: '{argname}' must be a number or a 0-D array, but received an array of "
-                f"shape {_shape(value)}"
-            )
-        if is_traced_python_int(value):
-            # jax.jit traces alpha=2 as an integer 0-D tracer; eagerly the same call is accepted.
-            return xp.astype(value, logit.dtype)
-        _check_float_dtype(xp, value, argname)
+    if not is_array(value):
+        raise TypeError(
+            f"{FN}: '{argname}' must be an int, a float or a 0-D floating array, but received "
+            f"{describe(value)}"
+        )
+    xp = kind.namespace
+    other = _same_library(xp, value, argname, logit)
+    if value.ndim != 0:
+        raise ValueError(
+            f"{FN}: '{argname}' must be a number or a 0-D array, but received an array of "
+            f"shape {tuple(value.shape)}"
+        )
+    if not is_traced_python_int(value):
+        # jax.jit traces alpha=2 as an integer 0-D tracer, accepted as the same call is eagerly.
+        if not _is_float(xp, value.dtype):
+            _refuse_dtype(argname, value.dtype, TypeError)
         # A 0-D array is held to the rules of a number where its value can be read now; a traced
-        # (jax.jit) or lazy (Dask) one cannot be checked without computing it.
-        now = None if kind.read is None else kind.read(value)
+        # (jax.jit, torch.compile) or lazy (Dask) one cannot be checked without computing it.
+        now = None if other.read is None else other.read(value)
         if now is not None:
-            _check_magnitude(now, repr(value), argname, limit, logit.dtype)
-        return value
-    raise TypeError(
-        f"{FN}: '{argname}' must be an int, a float or a 0-D floating array, but received "
-        f"{describe(value)}"
+            _check_magnitude(now, value, argname, limit, logit.dtype)
+    return value if value.dtype == logit.dtype else xp.astype(value, logit.dtype)
+
+
+def _check_magnitude(number: float, value: Any, argname: str, limit: float, dtype: Any) -> None:
+    if math.isfinite(number) and abs(number) <= limit:
+        return
+    shown = repr(value) if is_array(value) else describe(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{FN}: '{argname}' must be finite, but received {shown}")
+    raise ValueError(
+        f"{FN}: '{argname}' must be finite in logit's dtype {dtype} (at most {limit:.4g} in "
+        f"magnitude), but received {shown}"
     )
 
 
-def _normalizer(xp: Namespace, given: Any, logit: Array) -> Array:
+def _normalizer(kind: Kind, given: Any, logit: Array) -> Array:
+    """A 0-D normalizer of logit's dtype; Paddle's rules for what it takes."""
+    xp = kind.namespace
     normalizer = given
     if isinstance(given, np.generic):
         # np.sum(fg_num) + 1.0 is a NumPy scalar: a 0-D array of NumPy. (Python numbers stay refused.)
         normalizer = np.asarray(given)
-    elif not _arrays.is_array(given):
+    elif not is_array(given):
         raise TypeError(
             f"{FN}: 'normalizer' must be None or an array of shape [] or [1] of the same library "
             f"as 'logit', but received {describe(given)}"
@@ -151,17 +246,38 @@ def _normalizer(xp: Namespace, given: Any, logit: Array) -> Array:
         raise ValueError(
             f"Expected zero or one dimension of normalizer in {FN} but got {normalizer.ndim}."
         )
-    if _shape(normalizer) not in ((), (1,)):
+    dtype = normalizer.dtype
+    # 0-D tensors take part in Paddle's type promotion as scalars ((label >= 1).sum() is int64, and
+    # the result float32); 1-D integer and bool ones do not, and its divide raises this TypeError.
+    integral = _dtype_in(xp, dtype, _INTEGRAL)
+    if integral and normalizer.ndim:
+        raise TypeError(
+            f"{FN}: 'normalizer' of shape {list(normalizer.shape)} must have a floating dtype, but "
+            f"received dtype {dtype} (Paddle: type promotion only supports calculations between "
+            "floating-point numbers); pass a 0-D one or cast it"
+        )
+    if tuple(normalizer.shape) not in ((), (1,)):
         raise ValueError(
             f"{FN}: 'normalizer' must have shape [] or [1], but received shape "
-            f"{list(_shape(normalizer))}"
+            f"{list(normalizer.shape)}"
         )
-    _check_float_dtype(xp, normalizer, "normalizer")
-    return normalizer
+    if not (integral or _dtype_in(xp, dtype, _FLOATING)):
+        _refuse_dtype("normalizer", dtype, TypeError)
+    # Implementations receive a 0-D normalizer of logit's dtype: the result keeps logit's dtype
+    # (Paddle promotes float32 to float64 with a [1] float64 normalizer) and logit's shape (Paddle
+    # broadcasts a 0-D logit to [1] with a [1] normalizer).
+    if normalizer.ndim:
+        normalizer = xp.reshape(normalizer, ())
+    return normalizer if dtype == logit.dtype else xp.astype(normalizer, logit.dtype)
 
 
-def _check_devices(kind: Kind, logit: Array, named: tuple[tuple[str, Any], ...]) -> None:
-    for name, value in named:
+def _devices(
+    kind: Kind, logit: Array, label: Array, normalizer: Any, alpha: Any, gamma: Any
+) -> None:
+    names = ("logit", "label", "normalizer", "alpha", "gamma")
+    named = zip(names, (logit, label, normalizer, alpha, gamma), strict=True)
+    arrays = tuple((n, v) for n, v in named if v is not None and type(v) not in (float, int))
+    for name, value in arrays:
         if getattr(value, "is_meta", False) is True:
             raise ValueError(
                 f"{FN}: '{name}' is on torch's 'meta' device, which holds no data; "
@@ -170,76 +286,10 @@ def _check_devices(kind: Kind, logit: Array, named: tuple[tuple[str, Any], ...])
     reference = kind.device(logit)
     if reference is None:
         return
-    for name, value in named[1:]:
+    for name, value in arrays[1:]:
         device = kind.device(value)
         if device is not None and device != reference:
             raise ValueError(
                 f"{FN}: all arrays must be on one device, but 'logit' is on "
-                f"{describe_device(reference)} and '{name}' is on {describe_device(device)}"
+                f"{errors.describe_device(reference)} and '{name}' is on {errors.describe_device(device)}"
             )
-
-
-def _full(
-    logit: Any, label: Any, normalizer: Any, alpha: Any, gamma: Any, reduction: Reduction
-) -> Call:
-    # Half inputs under torch.autocast are computed in float32 (the early route never takes them).
-    logit, label, normalizer = autocast_to_float32(logit, label, normalizer)
-    # 2. logit and label: arrays of one supported library.
-    kind = kind_of(logit, "logit")
-    xp = kind.namespace
-    _same_library(xp, label, "label", logit)
-    # 3. dtypes: Paddle registers its kernels for float32 and float64 only.
-    _check_float_dtype(xp, logit, "logit")
-    _check_float_dtype(xp, label, "label")
-    if label.dtype != logit.dtype:
-        raise TypeError(
-            f"{FN}: 'label' must have the same dtype as 'logit' ({logit.dtype}), but received "
-            f"dtype {label.dtype}"
-        )
-    # 4. shapes: known, equal, no broadcasting.
-    _arrays.check_known_shape(logit, "logit")
-    _arrays.check_known_shape(label, "label")
-    if _shape(label) != _shape(logit):
-        raise ValueError(
-            f"{FN}: 'label' must have the same shape as 'logit' (no broadcasting), but received "
-            f"label shape {list(_shape(label))} and logit shape {list(_shape(logit))}"
-        )
-    # 5. normalizer: None, or a 0-D / [1] floating array of the same library.
-    if normalizer is not None:
-        normalizer = _normalizer(xp, normalizer, logit)
-    # 6. alpha and gamma.
-    alpha = _scalar(xp, alpha, "alpha", logit)
-    gamma = _scalar(xp, gamma, "gamma", logit)
-    # 7. one device for all arrays.
-    named = (
-        ("logit", logit),
-        ("label", label),
-        ("normalizer", normalizer),
-        ("alpha", alpha),
-        ("gamma", gamma),
-    )
-    arrays = tuple((n, v) for n, v in named if v is not None and not isinstance(v, float))
-    _check_devices(kind, logit, arrays)
-    return _finish(xp, logit, label, normalizer, alpha, gamma, reduction)
-
-
-def _finish(
-    xp: Namespace,
-    logit: Array,
-    label: Array,
-    normalizer: Array | None,
-    alpha: Scalar,
-    gamma: Scalar,
-    reduction: Reduction,
-) -> Call:
-    """The arguments in the form implementations take."""
-    # Implementations receive a 0-D normalizer and 0-D alpha/gamma of logit's dtype: the result keeps
-    # logit's dtype (Paddle promotes float32 to float64 with a float64 normalizer) and logit's shape
-    # (Paddle broadcasts a 0-D logit to [1] with a [1] normalizer).
-    if normalizer is not None:
-        normalizer = xp.astype(xp.reshape(normalizer, ()), logit.dtype, copy=False)
-    if not isinstance(alpha, float):
-        alpha = xp.astype(alpha, logit.dtype, copy=False)
-    if not isinstance(gamma, float):
-        gamma = xp.astype(gamma, logit.dtype, copy=False)
-    return Call(logit, label, normalizer, alpha, gamma, reduction, xp)

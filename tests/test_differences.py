@@ -170,13 +170,30 @@ def test_gradient_at_logit_exactly_zero():
     np.testing.assert_allclose(xt.grad.numpy(), true)
 
 
-def test_integer_0d_normalizer_is_refused_where_paddle_promotes():
+@pytest.mark.parametrize(("dtype", "value"), [("int64", 2), ("int32", 2), ("bool", True)])
+def test_integer_0d_normalizer_is_cast_to_logits_dtype_as_paddle_promotes_it(dtype, value):
+    paddle, PF = _pd()
+    x = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32)
+    y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
+    n = np.asarray(value, dtype)
+    theirs = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), paddle.to_tensor(n))
+    ours = F.sigmoid_focal_loss(x, y, normalizer=n)
+    assert str(theirs.dtype) == "paddle.float32" and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-6)
+    with pytest.raises(TypeError, match="Type promotion"):  # Paddle: a [1] one is refused
+        PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), paddle.to_tensor(n[None]))
+    with pytest.raises(TypeError, match="'normalizer' of shape \\[1\\]"):
+        F.sigmoid_focal_loss(x, y, normalizer=n[None])
+
+
+def test_label_dtype_without_a_kernel_is_invalid_argument_where_paddle_raises_runtime_error():
     paddle, PF = _pd()
     x = np.zeros((2, 3), np.float32)
-    out = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(x), paddle.to_tensor(2))
-    assert np.isfinite(out.numpy())
-    with pytest.raises(TypeError, match="'normalizer' must have dtype float32 or float64"):
-        F.sigmoid_focal_loss(x, x, normalizer=np.asarray(2))
+    with pytest.raises(RuntimeError, match="not registered"):
+        PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(x.astype(np.int64)))
+    with pytest.raises(TypeError, match="'label' must have dtype float32 or float64") as ours:
+        F.sigmoid_focal_loss(x, x.astype(np.int64))
+    assert isinstance(ours.value, ValueError) and not isinstance(ours.value, RuntimeError)
 
 
 def test_python_number_normalizer_is_a_clear_type_error():

@@ -15,7 +15,7 @@ import paddlefocal
 import paddlefocal.nn.functional as F
 
 PACKAGE = Path(paddlefocal.__file__).resolve().parent
-FRONT_END = {PACKAGE / name for name in ("_validation.py", "_arrays.py", "_kinds.py", "_loss.py")}
+FRONT_END = {PACKAGE / name for name in ("_validation.py", "_kinds.py", "_errors.py", "_loss.py")}
 
 
 class Pretender:
@@ -96,8 +96,8 @@ def _rows_normalizer(a, x, y):
         ("normalizer-2d", (x, y), {"normalizer": a([[2.0]])}, ValueError, "normalizer"),
         ("normalizer-shape-3", (x, y), {"normalizer": a([1.0, 2.0, 3.0])}, ValueError, "'normalizer'"),
         ("normalizer-shape-0", (x, y), {"normalizer": a(np.zeros(0))}, ValueError, "'normalizer'"),
-        ("normalizer-int-dtype", (x, y), {"normalizer": a(2, np.int64)}, TypeError, "'normalizer'"),
-        ("normalizer-bool-dtype", (x, y), {"normalizer": a(True, bool)}, TypeError, "'normalizer'"),
+        ("normalizer-int-dtype-1", (x, y), {"normalizer": a([2], np.int64)}, TypeError, "'normalizer'"),
+        ("normalizer-bool-dtype-1", (x, y), {"normalizer": a([True], bool)}, TypeError, "'normalizer'"),
         ("normalizer-no-dtype", (x, y), {"normalizer": NoDtype()}, TypeError, "'normalizer'"),
     ]  # fmt: skip
 
@@ -142,7 +142,7 @@ def _rows_numpy(x, y):
         ("masked-normalizer", (x, y), {"normalizer": np.ma.masked_array(2.0)}, TypeError, "'normalizer'"),
         ("matrix-logit", (matrix, y), {}, TypeError, "'logit'"),
         ("matrix-label", (x, matrix), {}, TypeError, "'label'"),
-        ("normalizer-numpy-int-scalar", (x, y), {"normalizer": np.int64(2)}, TypeError, "'normalizer'"),
+        ("normalizer-numpy-complex-scalar", (x, y), {"normalizer": np.complex64(2)}, TypeError, "'normalizer'"),
     ]  # fmt: skip
 
 

@@ -88,10 +88,13 @@ def test_torch_bfloat16_is_a_type_error():
         )
 
 
-def test_label_dtype_must_equal_logit_dtype(paddle):
-    paddle_raises(ValueError, logit=X, label=Y.astype(np.float64))
-    with pytest.raises(TypeError, match="'label' must have the same dtype as 'logit'"):
-        F.sigmoid_focal_loss(X, Y.astype(np.float64))
+@pytest.mark.parametrize(("logit", "label"), [(X, Y.astype(np.float64)), (X.astype(np.float64), Y)])
+def test_label_dtype_must_equal_logit_dtype_with_paddles_value_error(paddle, logit, label):
+    paddle_raises(ValueError, logit=logit, label=label)
+    with pytest.raises(ValueError, match="'label' must have the same dtype as 'logit'") as ours:
+        F.sigmoid_focal_loss(logit, label)
+    assert isinstance(ours.value, TypeError)
+    assert isinstance(ours.value, paddlefocal.InvalidArgumentError)
 
 
 @pytest.mark.parametrize("label_shape", [(3,), (1, 3), (2, 3, 1), (3, 2), ()])
@@ -134,17 +137,63 @@ def test_numpy_scalar_normalizer_is_a_0d_numpy_array(scalar):
     assert got == want
 
 
-def test_numpy_integer_scalar_normalizer_is_refused_by_its_dtype():
-    with pytest.raises(TypeError, match=r"'normalizer' must have dtype float32 or float64.*int64"):
-        F.sigmoid_focal_loss(X, Y, normalizer=np.int64(2))
+def test_numpy_integer_scalar_normalizer_is_a_0d_integer_normalizer():
+    got = F.sigmoid_focal_loss(X, Y, normalizer=np.int64(2))
+    assert got.dtype == np.float32
+    assert got == F.sigmoid_focal_loss(X, Y, normalizer=np.asarray(2.0, np.float32))
 
 
-def test_normalizer_int_is_a_type_error(paddle):
-    n = np.array([2], np.int64)
-    paddle_raises(TypeError, logit=X, label=Y, normalizer=n)
-    for shape in [(1,), ()]:  # Paddle accepts a 0-D int (a documented difference)
-        with pytest.raises(TypeError, match="'normalizer' must have dtype float32 or float64"):
-            F.sigmoid_focal_loss(X, Y, normalizer=np.full(shape, 2, np.int64))
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+def test_shape_1_integer_normalizer_is_paddles_type_error(paddle, dtype):
+    n = np.ones(1, dtype)
+    assert "Type promotion" in paddle_raises(TypeError, logit=X, label=Y, normalizer=n)
+    with pytest.raises(TypeError, match=r"'normalizer' of shape \[1\] must have a floating dtype"):
+        F.sigmoid_focal_loss(X, Y, normalizer=n)
+
+
+@pytest.mark.parametrize(("dtype", "value"), [("int64", 2), ("int32", 2), ("bool", True)])
+def test_0d_integer_and_bool_normalizers_are_cast_to_logits_dtype(lib_, dtype, value):
+    x, y = lib_.from_numpy(X), lib_.from_numpy(Y)
+    n = lib_.from_numpy(np.asarray(value, dtype))
+    got = F.sigmoid_focal_loss(x, y, normalizer=n)
+    want = F.sigmoid_focal_loss(x, y, normalizer=lib_.from_numpy(np.asarray(value, np.float32)))
+    assert got.dtype == x.dtype
+    np.testing.assert_array_equal(lib_.to_numpy(got), lib_.to_numpy(want))
+
+
+def test_float16_and_bfloat16_normalizers_are_cast_to_logits_dtype():
+    torch = pytest.importorskip("torch")
+    x, y = torch.from_numpy(X), torch.from_numpy(Y)
+    want = F.sigmoid_focal_loss(x, y, normalizer=torch.tensor(2.0))
+    for half in (torch.float16, torch.bfloat16):
+        for shape in ((), (1,)):
+            n = torch.full(shape, 2.0, dtype=half)
+            got = F.sigmoid_focal_loss(x, y, normalizer=n)
+            assert got.dtype == torch.float32 and torch.equal(got, want)
+    got = F.sigmoid_focal_loss(X, Y, normalizer=np.asarray(2.0, np.float16))
+    assert got.dtype == np.float32 and got == F.sigmoid_focal_loss(X, Y, normalizer=np.float32(2))
+
+
+def test_traced_integer_normalizer_under_jax_jit_is_cast_to_logits_dtype():
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    x, y = jnp.asarray(X), jnp.asarray(Y)
+    step = jax.jit(lambda x, y, n: F.sigmoid_focal_loss(x, y, normalizer=n))
+    got = step(x, y, (y >= 1).sum())  # an int32 0-D tracer
+    assert got.dtype == jnp.float32
+    want = F.sigmoid_focal_loss(X, Y, normalizer=np.asarray(6.0, np.float32))
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6)
+
+
+def test_reduction_numpy_str_is_taken_as_the_plain_str():
+    from paddlefocal._validation import validate
+
+    call = validate(X, Y, None, 0.25, 2.0, np.str_("mean"))
+    assert type(call.reduction) is str and call.reduction == "mean"
+    assert F.sigmoid_focal_loss(X, Y, reduction=np.str_("mean")) == F.sigmoid_focal_loss(
+        X, Y, reduction="mean"
+    )
 
 
 def test_numpy_normalizer_with_torch_inputs_is_a_type_error():
