@@ -8,6 +8,8 @@ distributions publish a ``Backend`` (or a callable returning one) in the entry-p
 
 from __future__ import annotations
 
+import importlib
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,17 +87,27 @@ class Backend:
             )
 
     def load(self) -> Path:
-        """The path, imported if named by a string."""
+        """The path, imported if named by a string (waiting for another thread importing it)."""
+        if self.loading():
+            # sys.modules holds a module another thread is still importing; importlib waits for it.
+            importlib.import_module(str(self.target).partition(":")[0])
         path: Path = load_target(self.target)
         return path
+
+    def loading(self) -> bool:
+        """Whether the path's module is being imported (by this thread, if ``load`` returned)."""
+        name = self.target.partition(":")[0] if isinstance(self.target, str) else ""
+        spec = getattr(sys.modules.get(name), "__spec__", None)
+        return bool(getattr(spec, "_initializing", False))
 
     def load_namespace(self) -> Namespace | None:
         """The namespace, imported if named by a string; None if the backend brings none."""
         return None if self.namespace is None else load_target(self.namespace)
 
 
-def read_plugins() -> tuple[Backend, ...]:
-    """The backends of installed plug-ins, latest-listed first; broken ones skipped with a warning."""
+def read_plugins(reserved: set[str]) -> tuple[Backend, ...]:
+    """The backends of installed plug-ins, latest-listed first; broken ones, and those taking a
+    ``reserved`` name, skipped with a warning."""
     # Imported here: importlib.metadata costs ~40 ms, paid by the first lookup only.
     import importlib.metadata
 
@@ -112,6 +124,8 @@ def read_plugins() -> tuple[Backend, ...]:
                 backend = backend()
             if not isinstance(backend, Backend):
                 raise TypeError(f"expected a paddlefocal.backends.Backend, got {backend!r}")
+            if backend.name in reserved:
+                raise ValueError(f"the name {backend.name!r} is reserved")
         except Exception as exc:
             warnings.warn(
                 f"paddlefocal: backend plug-in {entry_point.name!r} ({entry_point.value}) failed "

@@ -35,6 +35,8 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import array_api_compat
+
 from . import _libraries
 from ._plugin import Backend, Path, read_plugins
 from ._reference import reference_loss
@@ -68,19 +70,26 @@ _registered: list[Backend] = []  # register() calls, newest first
 _plugins: tuple[Backend, ...] | None = None  # None until read
 _reader: int | None = None  # the thread reading the plug-ins
 _plugins_read = threading.Event()
-_claim = threading.Lock()  # held for two assignments only, never while importing
+_claim = threading.Lock()  # held for one assignment only, never while importing
 _cache: dict[type, tuple[Backend, Path]] = {}
+_warned: set[str] = set()  # backends whose failure has been reported once
+_broken: set[str] = set()  # backends whose path failed to load (not while it was still loading)
 _forced: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "paddlefocal_use", default=None
 )
-#: How many use() blocks are open in any thread: the lookup reads the context variable only when one
-#: is, because torch.compile cannot trace ContextVar.get (fullgraph=True would fail on every call).
-_open_uses = [0]
+#: The names of the use() blocks open in this thread. Eager lookups read it to skip the context
+#: variable when none is; a torch.compile trace reads only it (Dynamo cannot trace ContextVar.get, and
+#: guards a threading.local per calling thread, so another thread's use() recompiles nothing).
+_here = threading.local()
+#: How long another thread waits for the plug-in read: the reader may itself wait for that thread.
+PLUGIN_WAIT = 2.0
+_NOT_ARRAYS = (type(None), bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
 
 
-def _plugin_backends() -> tuple[Backend, ...]:
-    """The installed plug-ins, read exactly once; other threads wait for the one that reads them."""
-    global _plugins, _reader, _cache
+def _plugin_backends() -> tuple[Backend, ...] | None:
+    """The installed plug-ins, read exactly once; None while another read is under way (the caller
+    then chooses without them and caches nothing)."""
+    global _plugins, _reader
     if _plugins is not None:
         return _plugins
     me = threading.get_ident()
@@ -89,23 +98,21 @@ def _plugin_backends() -> tuple[Backend, ...]:
         if first:
             _reader = me
     if not first:
-        if _reader == me:  # a plug-in calls the registry while it is being loaded
-            return ()
-        _plugins_read.wait()
-        return _plugins or ()
+        if _reader == me or not _plugins_read.wait(PLUGIN_WAIT):
+            return None
+        return _plugins
     try:
-        _plugins = read_plugins()
+        _plugins = read_plugins(reserved={"reference", *(b.name for b in _builtin())})
     finally:
         if _plugins is None:
             _plugins = ()
-        _cache = {}
         _plugins_read.set()
     return _plugins
 
 
 def registered() -> list[Backend]:
     """Every backend in order of precedence, highest first (the reference serves everything else)."""
-    return [*_registered, *_plugin_backends(), *_builtin()]
+    return [*_registered, *(_plugin_backends() or ()), *_builtin()]
 
 
 def register(
@@ -120,7 +127,8 @@ def register(
     Parameters
     ----------
     name : str
-        The path's name, as ``use`` and ``path_name`` spell it.
+        The path's name, as ``use`` and ``path_name`` spell it: not ``'reference'`` nor a built-in
+        path's name. A second registration under one name replaces the first.
     module : str
         The library's top-level module (``"torch"``): the path is considered once it is imported.
     is_array : callable
@@ -133,20 +141,24 @@ def register(
     Raises
     ------
     TypeError, ValueError
-        If an argument is malformed; nothing is registered then.
+        If an argument is malformed or the name is reserved; nothing is registered then.
     """
     global _cache
     backend = Backend(name, module, is_array, implementation, namespace)
-    _registered.insert(0, backend)
+    reserved = ["reference", *(b.name for b in _builtin())]
+    if name in reserved:
+        raise ValueError(f"register: the name {name!r} is reserved; reserved names: {reserved}")
+    _registered[:] = [backend, *(b for b in _registered if b.name != name)]
     _cache = {}
 
 
-def _candidates() -> list[Backend]:
-    """``registered()``, except inside a torch.compile trace: Dynamo cannot trace the locks and file
-    reads of the plug-in scan, so a first call made there chooses among what is known without it."""
+def _candidates() -> tuple[list[Backend], bool]:
+    """The backends to choose among, and whether the choice may be cached. Inside a torch.compile
+    trace the plug-in scan (locks, file reads) is left out: Dynamo cannot trace it."""
     if _tracing():
-        return [*_registered, *(_plugins or ()), *_builtin()]
-    return registered()
+        return [*_registered, *(_plugins or ()), *_builtin()], False
+    plugins = _plugin_backends()
+    return [*_registered, *(plugins or ()), *_builtin()], plugins is not None
 
 
 def _tracing() -> bool:
@@ -154,55 +166,84 @@ def _tracing() -> bool:
     return torch is not None and bool(torch.compiler.is_compiling())
 
 
-def _select(array: Any, candidates: list[Backend]) -> tuple[Backend, Path]:
+def _warn_once(backend: Backend, what: str, exc: Exception) -> None:
+    if backend.name not in _warned:
+        _warned.add(backend.name)
+        message = f"paddlefocal: path {backend.name!r} {what} and is skipped: {exc!r}"
+        warnings.warn(message, RuntimeWarning, stacklevel=5)
+
+
+def _claims(backend: Backend, array: Any) -> bool:
+    if backend.module not in sys.modules or backend.name in _broken:
+        return False
+    try:
+        return bool(backend.is_array(array))
+    except Exception as exc:  # a plug-in's check that fails on foreign arrays must not break them
+        _warn_once(backend, "failed to recognise an array", exc)
+        return False
+
+
+def _select(array: Any, forced: str | None, who: str) -> tuple[tuple[Backend, Path], bool]:
+    """The path for ``array`` (the backend called ``forced``, if given), and whether to cache it."""
+    candidates, cacheable = _candidates()
     for backend in candidates:
-        if backend.module in sys.modules and backend.is_array(array):
+        if (forced is None or backend.name == forced) and _claims(backend, array):
             try:
-                return backend, backend.load()
+                return (backend, backend.load()), cacheable
             except Exception as exc:  # a broken path must not break the others
-                warnings.warn(
-                    f"paddlefocal: path {backend.name!r} failed to load and is skipped: {exc!r}",
-                    RuntimeWarning,
-                    stacklevel=4,
-                )
-    return REFERENCE, reference_loss
+                cacheable = False  # never cache a fallback for an array a backend claims
+                if not backend.loading():  # this thread imports it already: ask again later
+                    _broken.add(backend.name)
+                    _warn_once(backend, "failed to load", exc)
+    if isinstance(array, _NOT_ARRAYS) or not array_api_compat.is_array_api_obj(array):
+        text = repr(array) if len(repr(array)) <= 60 else repr(array)[:57] + "..."
+        raise TypeError(
+            f"{who}: expected an array of a supported library (NumPy, CuPy, torch, JAX, Dask or "
+            f"any Array API library), but received {type(array).__name__} {text}"
+        )
+    return (REFERENCE, reference_loss), cacheable
 
 
-def _lookup(array: Any) -> tuple[Backend, Path]:
-    forced = _forced.get() if _open_uses[0] else None
+def _lookup(array: Any, who: str) -> tuple[Backend, Path]:
+    names = getattr(_here, "names", ())
+    forced = (names[-1] if _tracing() else _forced.get()) if names else None
     if forced == "reference":
         return REFERENCE, reference_loss
     cache = _cache
-    found = cache.get(type(array))
+    found = cache.get(type(array)) if forced is None else None
     if found is None:
-        found = _select(array, _candidates())
-        if not _tracing():
+        found, cacheable = _select(array, forced, who)
+        if forced is None and cacheable and not _tracing():
             cache[type(array)] = found
-    if forced is not None and found[0].name != forced:
-        kind = type(array)
-        raise ValueError(
-            f"use({forced!r}) is in force, but arrays of type {kind.__module__}.{kind.__name__} "
-            f"are served by {found[0].name!r}"
-        )
+        elif forced is not None and found[0] is REFERENCE:
+            kind, usual = type(array), _select(array, None, who)[0][0].name
+            raise ValueError(
+                f"use({forced!r}) is in force, but arrays of type {kind.__module__}."
+                f"{kind.__name__} are served by {usual!r}"
+            )
     return found
 
 
 def resolve(array: Array) -> Path:
-    """The path that serves ``array``'s type: a function taking a ``Call``."""
-    return _lookup(array)[1]
+    """The path that serves ``array``'s type: a function taking a ``Call``.
+
+    Raises ``TypeError`` for what is not an array (None, a list, a str, a Python number)."""
+    return _lookup(array, "resolve")[1]
 
 
 def path_name(array: Array) -> str:
-    """The name of the path that serves ``array``: a backend's name, or ``'reference'``."""
-    return _lookup(array)[0].name
+    """The name of the path that serves ``array``: a backend's name, or ``'reference'``.
+
+    Raises ``TypeError`` for what is not an array (None, a list, a str, a Python number)."""
+    return _lookup(array, "path_name")[0].name
 
 
 def namespace_for(array: Array) -> Namespace | None:
-    """The namespace a backend provides for ``array``'s library, if any (see ``Backend``)."""
-    for backend in _candidates():
-        if backend.namespace is not None and backend.module in sys.modules:
-            if backend.is_array(array):
-                return backend.load_namespace()
+    """The namespace a backend provides for ``array``'s library; None if none does (for any value:
+    the front-end asks it about every argument to tell arrays it cannot otherwise recognise)."""
+    for backend in _candidates()[0]:
+        if backend.namespace is not None and _claims(backend, array):
+            return backend.load_namespace()
     return None
 
 
@@ -218,14 +259,17 @@ def restored() -> Iterator[None]:
     finally:
         _registered[:] = saved
         _cache = {}
+        _warned.clear()
+        _broken.clear()
 
 
 @contextlib.contextmanager
 def use(name: str) -> Iterator[None]:
     """Force a path within a ``with`` block (thread- and task-local), e.g. ``use("reference")``.
 
-    Raises ``ValueError`` for an unknown name, and inside the block if an array's type is served by
-    another path.
+    Among the backends that claim an array, the one called ``name`` serves it (so a second path for
+    one library can be forced). Raises ``ValueError`` for an unknown name, and inside the block if no
+    backend of that name claims an array. Inside a torch.compile trace the block is per thread.
     """
     if not isinstance(name, str):
         raise TypeError(f"use: the path name must be a str, but received {name!r}")
@@ -233,11 +277,11 @@ def use(name: str) -> Iterator[None]:
     if name not in names:
         raise ValueError(f"use: unknown path {name!r}; known paths: {sorted(names)}")
     token = _forced.set(name)
-    with _claim:
-        _open_uses[0] += 1
+    _here.names = (*getattr(_here, "names", ()), name)
     try:
         yield
     finally:
         _forced.reset(token)
-        with _claim:
-            _open_uses[0] -= 1
+        names = getattr(_here, "names", ())
+        cut = len(names) - 1 - names[::-1].index(name) if name in names else len(names)
+        _here.names = names[:cut] + names[cut + 1 :]
