@@ -1,9 +1,8 @@
 """The interface a backend implements, and the reading of installed plug-ins.
 
-A backend names a library (its top-level module and how to recognise its arrays) and a path: a function
-``path(call: Call) -> array`` (``PATH_API`` version 1, see ``paddlefocal._call``). Third-party
-distributions publish a ``Backend`` (or a callable returning one) in the entry-point group
-``paddlefocal.backends``; a plug-in that fails to load is skipped with a warning.
+A backend names a library (its module, how to recognise its arrays) and a path ``path(call) -> array``
+(``PATH_API`` 1, see ``paddlefocal._call``). Distributions publish one (or a callable returning one) in
+the entry-point group ``paddlefocal.backends``; one that fails to load is skipped with a warning.
 """
 
 from __future__ import annotations
@@ -58,8 +57,8 @@ class Backend:
     target : str or callable
         The path, ``path(call) -> array``, or ``"package.module:function"`` to import on first use.
     namespace : str or object, optional
-        For a library that array-api-compat does not know: the namespace (``float32``, ``exp``,
-        ``where``, ...) that the front-end and the reference formulas use for its arrays.
+        For a library that array-api-compat does not know: the namespace the front-end and the
+        reference formulas use for its arrays.
     api : int
         The version of the path interface the backend was written for (``PATH_API``).
     """
@@ -88,8 +87,7 @@ class Backend:
 
     def load(self) -> Path:
         """The path, imported if named by a string (waiting for another thread importing it)."""
-        if self.loading():
-            # sys.modules holds a module another thread is still importing; importlib waits for it.
+        if self.loading():  # half-initialized in sys.modules; importlib waits for the importer
             importlib.import_module(str(self.target).partition(":")[0])
         path: Path = load_target(self.target)
         return path
@@ -106,10 +104,8 @@ class Backend:
 
 
 def read_plugins(reserved: set[str]) -> tuple[Backend, ...]:
-    """The backends of installed plug-ins, latest-listed first; broken ones, and those taking a
-    ``reserved`` name, skipped with a warning."""
-    # Imported here: importlib.metadata costs ~40 ms, paid by the first lookup only.
-    import importlib.metadata
+    """Installed plug-ins, latest-listed first; broken or ``reserved``-named ones warn, skipped."""
+    import importlib.metadata  # here: it costs ~40 ms, paid by the first lookup only
 
     try:
         entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
@@ -127,11 +123,9 @@ def read_plugins(reserved: set[str]) -> tuple[Backend, ...]:
             if backend.name in reserved:
                 raise ValueError(f"the name {backend.name!r} is reserved")
         except Exception as exc:
+            what = f"backend plug-in {entry_point.name!r} ({entry_point.value})"
             warnings.warn(
-                f"paddlefocal: backend plug-in {entry_point.name!r} ({entry_point.value}) failed "
-                f"to load and is skipped: {exc!r}",
-                RuntimeWarning,
-                stacklevel=5,
+                f"paddlefocal: {what} failed to load and is skipped: {exc!r}", RuntimeWarning, 5
             )
             continue
         found.insert(0, backend)

@@ -1,27 +1,18 @@
 """Dispatch: which path serves an array type. Public as ``paddlefocal.backends``.
 
-The code lives in the core, beside the front-end that calls it on every call; ``backends/`` holds the fast
-paths, which import the core, and the core finds them only by name (``"module:function"`` strings in the
-library table). So dependencies run one way, and ``backends/__init__.py`` is the public face.
+The code lives in the core, beside the front-end that calls it on every call; the core finds the fast
+paths in ``backends/`` only by name (``"module:function"`` strings in the library table). A backend is
+considered only when its library is in ``sys.modules``, so nothing optional is imported before the
+caller's arrays ask for it. The choice is cached per array type; arrays no backend claims take the
+reference. Precedence, highest first: ``register()`` calls (the latest first), installed plug-ins
+(entry-point group ``paddlefocal.backends``, read once, on first need), the built-in paths. No lock is
+held while importing a path or reading entry points, so every function works as the first call of a
+process, from many threads at once, and from a plug-in that calls the registry while being loaded.
 
-A backend is considered only when its library is already in ``sys.modules`` (a caller cannot hold a
-torch tensor without having imported torch), so nothing optional is imported before the caller's arrays
-ask for it. The choice is cached per array type. Arrays no backend claims take the reference.
-
-Precedence, highest first: ``register()`` calls (the latest first), then installed plug-ins (entry-point
-group ``paddlefocal.backends``, read once, on first need), then the built-in paths. No lock is held while
-importing a path or reading entry points, so every function works as the first call of a process, from
-many threads at once, and from a plug-in that calls the registry while it is being loaded.
-
-Examples
---------
 >>> import numpy as np
 >>> from paddlefocal import backends
->>> x = np.zeros(3, np.float32)
->>> backends.path_name(x)
-'numpy'
 >>> with backends.use("reference"):
-...     backends.path_name(x)
+...     backends.path_name(np.zeros(3, np.float32))
 'reference'
 """
 
@@ -42,16 +33,8 @@ from ._plugin import Backend, Path, read_plugins
 from ._reference import reference_loss
 from ._typing import Array, Namespace
 
-__all__ = [
-    "REFERENCE",
-    "namespace_for",
-    "path_name",
-    "register",
-    "registered",
-    "resolve",
-    "restored",
-    "use",
-]
+__all__ = ["REFERENCE", "namespace_for", "path_name", "register", "registered", "resolve"]
+__all__ += ["restored", "use"]
 
 #: The pure Array API path that serves every array no backend claims.
 REFERENCE = Backend("reference", "", lambda _: True, reference_loss)
@@ -59,10 +42,9 @@ REFERENCE = Backend("reference", "", lambda _: True, reference_loss)
 
 def _builtin() -> tuple[Backend, ...]:
     """The fast paths of the library table (read live: the table is the only list)."""
+    table = _libraries.LIBRARIES
     return tuple(
-        Backend(lib.name, lib.module, lib.is_array, lib.path, lib.namespace)
-        for lib in _libraries.LIBRARIES
-        if lib.path is not None
+        Backend(t.name, t.module, t.is_array, t.path, t.namespace) for t in table if t.path
     )
 
 
@@ -77,35 +59,30 @@ _broken: set[str] = set()  # backends whose path failed to load (not while it wa
 _forced: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "paddlefocal_use", default=None
 )
-#: The names of the use() blocks open in this thread. Eager lookups read it to skip the context
-#: variable when none is; a torch.compile trace reads only it (Dynamo cannot trace ContextVar.get, and
-#: guards a threading.local per calling thread, so another thread's use() recompiles nothing).
+#: The use() blocks open in this thread: eager lookups skip the context variable when there is none; a
+#: torch.compile trace reads only this (Dynamo cannot trace ContextVar.get, and guards a threading.local
+#: per calling thread, so another thread's use() recompiles nothing).
 _here = threading.local()
-#: How long another thread waits for the plug-in read: the reader may itself wait for that thread.
-PLUGIN_WAIT = 2.0
+PLUGIN_WAIT = 2.0  # seconds another thread waits for the plug-in read (the reader may wait for it)
 _NOT_ARRAYS = (type(None), bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
 
 
 def _plugin_backends() -> tuple[Backend, ...] | None:
-    """The installed plug-ins, read exactly once; None while another read is under way (the caller
-    then chooses without them and caches nothing)."""
+    """The plug-ins, read once; None while a read is under way (choose without, cache nothing)."""
     global _plugins, _reader
     if _plugins is not None:
         return _plugins
-    me = threading.get_ident()
     with _claim:
         first = _reader is None
-        if first:
-            _reader = me
+        _reader = threading.get_ident() if first else _reader
     if not first:
-        if _reader == me or not _plugins_read.wait(PLUGIN_WAIT):
+        if _reader == threading.get_ident() or not _plugins_read.wait(PLUGIN_WAIT):
             return None
         return _plugins
     try:
         _plugins = read_plugins(reserved={"reference", *(b.name for b in _builtin())})
     finally:
-        if _plugins is None:
-            _plugins = ()
+        _plugins = _plugins or ()
         _plugins_read.set()
     return _plugins
 
@@ -150,15 +127,13 @@ def register(
         raise ValueError(f"register: the name {name!r} is reserved; reserved names: {reserved}")
     _registered[:] = [backend, *(b for b in _registered if b.name != name)]
     _cache = {}
+    _broken.discard(name)
 
 
 def _candidates() -> tuple[list[Backend], bool]:
-    """The backends to choose among, and whether the choice may be cached. Inside a torch.compile
-    trace the plug-in scan (locks, file reads) is left out: Dynamo cannot trace it."""
-    if _tracing():
-        return [*_registered, *(_plugins or ()), *_builtin()], False
-    plugins = _plugin_backends()
-    return [*_registered, *(plugins or ()), *_builtin()], plugins is not None
+    """The backends to choose among, and whether to cache the choice (a trace skips the plug-in scan)."""
+    plugins = _plugins if _tracing() else _plugin_backends()
+    return [*_registered, *(plugins or ()), *_builtin()], plugins is not None and not _tracing()
 
 
 def _tracing() -> bool:
@@ -170,7 +145,7 @@ def _warn_once(backend: Backend, what: str, exc: Exception) -> None:
     if backend.name not in _warned:
         _warned.add(backend.name)
         message = f"paddlefocal: path {backend.name!r} {what} and is skipped: {exc!r}"
-        warnings.warn(message, RuntimeWarning, stacklevel=5)
+        warnings.warn(message, RuntimeWarning, 5)
 
 
 def _claims(backend: Backend, array: Any) -> bool:
@@ -196,10 +171,9 @@ def _select(array: Any, forced: str | None, who: str) -> tuple[tuple[Backend, Pa
                     _broken.add(backend.name)
                     _warn_once(backend, "failed to load", exc)
     if isinstance(array, _NOT_ARRAYS) or not array_api_compat.is_array_api_obj(array):
-        text = repr(array) if len(repr(array)) <= 60 else repr(array)[:57] + "..."
         raise TypeError(
             f"{who}: expected an array of a supported library (NumPy, CuPy, torch, JAX, Dask or "
-            f"any Array API library), but received {type(array).__name__} {text}"
+            f"any Array API library), but received {type(array).__name__} {repr(array)[:60]}"
         )
     return (REFERENCE, reference_loss), cacheable
 
@@ -213,7 +187,7 @@ def _lookup(array: Any, who: str) -> tuple[Backend, Path]:
     found = cache.get(type(array)) if forced is None else None
     if found is None:
         found, cacheable = _select(array, forced, who)
-        if forced is None and cacheable and not _tracing():
+        if forced is None and cacheable:
             cache[type(array)] = found
         elif forced is not None and found[0] is REFERENCE:
             kind, usual = type(array), _select(array, None, who)[0][0].name
@@ -225,22 +199,19 @@ def _lookup(array: Any, who: str) -> tuple[Backend, Path]:
 
 
 def resolve(array: Array) -> Path:
-    """The path that serves ``array``'s type: a function taking a ``Call``.
-
-    Raises ``TypeError`` for what is not an array (None, a list, a str, a Python number)."""
+    """The path that serves ``array``'s type: a function taking a ``Call``; TypeError for what is
+    not an array (None, a list, a str, a Python number)."""
     return _lookup(array, "resolve")[1]
 
 
 def path_name(array: Array) -> str:
-    """The name of the path that serves ``array``: a backend's name, or ``'reference'``.
-
-    Raises ``TypeError`` for what is not an array (None, a list, a str, a Python number)."""
+    """The name of the path that serves ``array``: a backend's name, or ``'reference'``; TypeError
+    for what is not an array (None, a list, a str, a Python number)."""
     return _lookup(array, "path_name")[0].name
 
 
 def namespace_for(array: Array) -> Namespace | None:
-    """The namespace a backend provides for ``array``'s library; None if none does (for any value:
-    the front-end asks it about every argument to tell arrays it cannot otherwise recognise)."""
+    """The namespace a backend brings for ``array``'s library; None if none does (for any value)."""
     for backend in _candidates()[0]:
         if backend.namespace is not None and _claims(backend, array):
             return backend.load_namespace()
@@ -249,8 +220,7 @@ def namespace_for(array: Array) -> Namespace | None:
 
 @contextlib.contextmanager
 def restored() -> Iterator[None]:
-    """Inside the block, a registry that has chosen no path yet; afterwards, the ``register()`` calls
-    made inside undone (test fixtures use it)."""
+    """A registry that has chosen no path yet, and afterwards register() calls made inside undone."""
     global _cache
     saved = list(_registered)
     _cache = {}
@@ -273,9 +243,9 @@ def use(name: str) -> Iterator[None]:
     """
     if not isinstance(name, str):
         raise TypeError(f"use: the path name must be a str, but received {name!r}")
-    names = {"reference", *(backend.name for backend in registered())}
-    if name not in names:
-        raise ValueError(f"use: unknown path {name!r}; known paths: {sorted(names)}")
+    known = {"reference", *(backend.name for backend in registered())}
+    if name not in known:
+        raise ValueError(f"use: unknown path {name!r}; known paths: {sorted(known)}")
     token = _forced.set(name)
     _here.names = (*getattr(_here, "names", ()), name)
     try:

@@ -166,7 +166,9 @@ def test_a_second_registration_under_one_name_replaces_the_first(registry):
 @pytest.mark.parametrize("value", [[1.0, 2.0], None, "numpy", 1.5, 3, True], ids=repr)
 @pytest.mark.parametrize("function", ["path_name", "resolve"])
 def test_path_name_and_resolve_refuse_what_is_not_an_array(registry, function, value):
-    with pytest.raises(TypeError, match=f"{function}: expected an array .* received {type(value).__name__}"):
+    with pytest.raises(
+        TypeError, match=f"{function}: expected an array .* received {type(value).__name__}"
+    ):
         getattr(registry, function)(value)
 
 
@@ -183,7 +185,7 @@ def test_use_forces_the_second_of_two_backends_for_one_library(registry):
     assert registry.path_name(t) == "fast" and float(F.sigmoid_focal_loss(t, t)) == 1.0
     with registry.use("slow"):
         assert registry.path_name(t) == "slow" and float(F.sigmoid_focal_loss(t, t)) == 2.0
-        with pytest.raises(ValueError, match="use\\('slow'\\) is in force.* served by 'numpy'"):
+        with pytest.raises(ValueError, match=r"use\('slow'\) is in force.* served by 'numpy'"):
             registry.path_name(np.zeros(3))
     assert registry.path_name(t) == "fast"
 
