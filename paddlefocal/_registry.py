@@ -29,12 +29,11 @@ from typing import Any
 import array_api_compat
 
 from . import _libraries
-from ._plugin import Backend, Path, read_plugins
+from ._plugin import Backend, Path, loading, read_plugins
 from ._reference import reference_loss
 from ._typing import Array, Namespace
 
-__all__ = ["REFERENCE", "namespace_for", "path_name", "register", "registered", "resolve"]
-__all__ += ["restored", "use"]
+__all__ = ["REFERENCE", "namespace_for", "path_name", "register", "registered", "resolve", "use"]
 
 #: The pure Array API path that serves every array no backend claims.
 REFERENCE = Backend("reference", "", lambda _: True, reference_loss)
@@ -56,9 +55,7 @@ _claim = threading.Lock()  # held for one assignment only, never while importing
 _cache: dict[type, tuple[Backend, Path]] = {}
 _warned: set[str] = set()  # backends whose failure has been reported once
 _broken: set[str] = set()  # backends whose path failed to load (not while it was still loading)
-_forced: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "paddlefocal_use", default=None
-)
+_forced: contextvars.ContextVar[str | None] = contextvars.ContextVar("use", default=None)
 #: The use() blocks open in this thread: eager lookups skip the context variable when there is none; a
 #: torch.compile trace reads only this (Dynamo cannot trace ContextVar.get, and guards a threading.local
 #: per calling thread, so another thread's use() recompiles nothing).
@@ -75,10 +72,9 @@ def _plugin_backends() -> tuple[Backend, ...] | None:
     with _claim:
         first = _reader is None
         _reader = threading.get_ident() if first else _reader
-    if not first:
-        if _reader == threading.get_ident() or not _plugins_read.wait(PLUGIN_WAIT):
-            return None
-        return _plugins
+    if not first:  # None if this thread is the reader, or the reader may be waiting for it
+        waited = _reader != threading.get_ident() and _plugins_read.wait(PLUGIN_WAIT)
+        return _plugins if waited else None
     try:
         _plugins = read_plugins(reserved={"reference", *(b.name for b in _builtin())})
     finally:
@@ -137,15 +133,15 @@ def _candidates() -> tuple[list[Backend], bool]:
 
 
 def _tracing() -> bool:
-    torch = sys.modules.get("torch")
-    return torch is not None and bool(torch.compiler.is_compiling())
+    return "torch" in sys.modules and bool(sys.modules["torch"].compiler.is_compiling())
 
 
-def _warn_once(backend: Backend, what: str, exc: Exception) -> None:
+def _warn_once(backend: Backend, what: str, exc: Exception) -> bool:
     if backend.name not in _warned:
         _warned.add(backend.name)
         message = f"paddlefocal: path {backend.name!r} {what} and is skipped: {exc!r}"
         warnings.warn(message, RuntimeWarning, 5)
+    return False
 
 
 def _claims(backend: Backend, array: Any) -> bool:
@@ -154,8 +150,7 @@ def _claims(backend: Backend, array: Any) -> bool:
     try:
         return bool(backend.is_array(array))
     except Exception as exc:  # a plug-in's check that fails on foreign arrays must not break them
-        _warn_once(backend, "failed to recognise an array", exc)
-        return False
+        return _warn_once(backend, "failed to recognise an array", exc)
 
 
 def _select(array: Any, forced: str | None, who: str) -> tuple[tuple[Backend, Path], bool]:
@@ -167,7 +162,7 @@ def _select(array: Any, forced: str | None, who: str) -> tuple[tuple[Backend, Pa
                 return (backend, backend.load()), cacheable
             except Exception as exc:  # a broken path must not break the others
                 cacheable = False  # never cache a fallback for an array a backend claims
-                if not backend.loading():  # this thread imports it already: ask again later
+                if not loading(backend.target):  # this thread imports it already: ask again later
                     _broken.add(backend.name)
                     _warn_once(backend, "failed to load", exc)
     if isinstance(array, _NOT_ARRAYS) or not array_api_compat.is_array_api_obj(array):
@@ -191,22 +186,18 @@ def _lookup(array: Any, who: str) -> tuple[Backend, Path]:
             cache[type(array)] = found
         elif forced is not None and found[0] is REFERENCE:
             kind, usual = type(array), _select(array, None, who)[0][0].name
-            raise ValueError(
-                f"use({forced!r}) is in force, but arrays of type {kind.__module__}."
-                f"{kind.__name__} are served by {usual!r}"
-            )
+            where = f"arrays of type {kind.__module__}.{kind.__name__} are served by {usual!r}"
+            raise ValueError(f"use({forced!r}) is in force, but {where}")
     return found
 
 
 def resolve(array: Array) -> Path:
-    """The path that serves ``array``'s type: a function taking a ``Call``; TypeError for what is
-    not an array (None, a list, a str, a Python number)."""
+    """The path serving ``array``'s type (a function of a ``Call``); TypeError for a non-array."""
     return _lookup(array, "resolve")[1]
 
 
 def path_name(array: Array) -> str:
-    """The name of the path that serves ``array``: a backend's name, or ``'reference'``; TypeError
-    for what is not an array (None, a list, a str, a Python number)."""
+    """The name of the path serving ``array`` (or ``'reference'``); TypeError for a non-array."""
     return _lookup(array, "path_name")[0].name
 
 
@@ -237,9 +228,9 @@ def restored() -> Iterator[None]:
 def use(name: str) -> Iterator[None]:
     """Force a path within a ``with`` block (thread- and task-local), e.g. ``use("reference")``.
 
-    Among the backends that claim an array, the one called ``name`` serves it (so a second path for
-    one library can be forced). Raises ``ValueError`` for an unknown name, and inside the block if no
-    backend of that name claims an array. Inside a torch.compile trace the block is per thread.
+    Of the backends claiming an array, the one called ``name`` serves it (so one of two paths for a
+    library can be forced); ``ValueError`` for an unknown name, and inside if none of that name claims
+    an array. Inside a torch.compile trace the block is per thread.
     """
     if not isinstance(name, str):
         raise TypeError(f"use: the path name must be a str, but received {name!r}")
@@ -252,6 +243,8 @@ def use(name: str) -> Iterator[None]:
         yield
     finally:
         _forced.reset(token)
-        names = getattr(_here, "names", ())
-        cut = len(names) - 1 - names[::-1].index(name) if name in names else len(names)
+        names = (
+            _here.names
+        )  # the latest of this name: blocks of asyncio tasks may close out of order
+        cut = len(names) - 1 - names[::-1].index(name)
         _here.names = names[:cut] + names[cut + 1 :]
