@@ -252,3 +252,33 @@ def test_num_threads_env_var_takes_only_a_positive_ascii_integer(raw, warns):
     n, default = out.split("N ")[1].split()[0], out.split("DEFAULT ")[1].split()[0]
     assert ("WARN 1" in out) == warns, out
     assert n == (default if warns else "4"), out
+
+
+SELF_ASKING_PATH = """
+import slow_backend
+from paddlefocal import backends
+# Asked while this module is still being imported: the registry must not cache the fallback.
+DURING = backends.path_name(slow_backend.t)
+from paddlefocal._reference import reference_loss as loss
+"""
+
+
+def test_a_fallback_given_while_a_path_is_still_loading_is_not_cached(tmp_path):
+    backend = (
+        "import numpy as np\nfrom paddlefocal.backends import Backend\n"
+        "class Slow(np.ndarray): pass\nt = np.zeros(3).view(Slow)\n"
+        "BACKEND = Backend('slow', 'numpy', lambda a: isinstance(a, Slow), 'self_asking:loss')\n"
+    )
+    entry = "[paddlefocal.backends]\nslow = slow_backend:BACKEND\n"
+    env = plugin_env(tmp_path, entry, {"slow_backend": backend, "self_asking": SELF_ASKING_PATH})
+    code = """
+        import warnings
+        warnings.simplefilter("error")
+        from paddlefocal import backends
+        import slow_backend
+        print("FIRST", backends.path_name(slow_backend.t))
+        import self_asking
+        print("DURING", self_asking.DURING, "AFTER", backends.path_name(slow_backend.t))
+        """
+    out = _fresh(code, env)
+    assert "FIRST slow" in out and "DURING numpy AFTER slow" in out, out
