@@ -51,15 +51,21 @@ _registered: list[Backend] = []  # register() calls, newest first
 _plugins: tuple[Backend, ...] | None = None  # None until read
 _reader: int | None = None  # the thread reading the plug-ins
 _plugins_read = threading.Event()
-_claim = threading.Lock()  # held for one assignment only, never while importing
+_claim = threading.Lock()  # held for one assignment, never while importing
 _cache: dict[type, tuple[Backend, Path]] = {}
 _warned: set[str] = set()  # backends whose failure has been reported once
 _broken: set[str] = set()  # backends whose path failed to load (not while it was still loading)
 _forced: contextvars.ContextVar[str | None] = contextvars.ContextVar("use", default=None)
-#: The use() blocks open in this thread: eager lookups skip the context variable when there is none; a
-#: torch.compile trace reads only this (Dynamo cannot trace ContextVar.get, and guards a threading.local
-#: per calling thread, so another thread's use() recompiles nothing).
-_here = threading.local()
+
+
+class _Open(threading.local):
+    """The use() blocks open in this thread, which a torch.compile trace reads instead of _forced:
+    Dynamo cannot trace ContextVar.get, and guards this per calling thread (no recompiles)."""
+
+    names: tuple[str, ...] = ()  # a class default: a missing attribute costs 1 us a lookup
+
+
+_here = _Open()
 PLUGIN_WAIT = 2.0  # seconds another thread waits for the plug-in read (the reader may wait for it)
 _NOT_ARRAYS = (type(None), bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
 
@@ -70,8 +76,7 @@ def _plugin_backends() -> tuple[Backend, ...] | None:
     if _plugins is not None:
         return _plugins
     with _claim:
-        first = _reader is None
-        _reader = threading.get_ident() if first else _reader
+        first, _reader = _reader is None, _reader or threading.get_ident()
     if not first:  # None if this thread is the reader, or the reader may be waiting for it
         waited = _reader != threading.get_ident() and _plugins_read.wait(PLUGIN_WAIT)
         return _plugins if waited else None
@@ -174,7 +179,7 @@ def _select(array: Any, forced: str | None, who: str) -> tuple[tuple[Backend, Pa
 
 
 def _lookup(array: Any, who: str) -> tuple[Backend, Path]:
-    names = getattr(_here, "names", ())
+    names = _here.names
     forced = (names[-1] if _tracing() else _forced.get()) if names else None
     if forced == "reference":
         return REFERENCE, reference_loss
@@ -203,10 +208,8 @@ def path_name(array: Array) -> str:
 
 def namespace_for(array: Array) -> Namespace | None:
     """The namespace a backend brings for ``array``'s library; None if none does (for any value)."""
-    for backend in _candidates()[0]:
-        if backend.namespace is not None and _claims(backend, array):
-            return backend.load_namespace()
-    return None
+    found = (b for b in _candidates()[0] if b.namespace is not None and _claims(b, array))
+    return next(found, REFERENCE).load_namespace()
 
 
 @contextlib.contextmanager
@@ -238,13 +241,10 @@ def use(name: str) -> Iterator[None]:
     if name not in known:
         raise ValueError(f"use: unknown path {name!r}; known paths: {sorted(known)}")
     token = _forced.set(name)
-    _here.names = (*getattr(_here, "names", ()), name)
+    _here.names = (*_here.names, name)
     try:
         yield
     finally:
         _forced.reset(token)
-        names = (
-            _here.names
-        )  # the latest of this name: blocks of asyncio tasks may close out of order
-        cut = len(names) - 1 - names[::-1].index(name)
-        _here.names = names[:cut] + names[cut + 1 :]
+        cut = len(_here.names) - 1 - _here.names[::-1].index(name)  # asyncio: out of order
+        _here.names = _here.names[:cut] + _here.names[cut + 1 :]
