@@ -1,13 +1,13 @@
 """The interface a backend implements, and the reading of installed plug-ins.
 
-A backend names a library (its top-level module and how to recognise its arrays) and a path: a function
-``path(call: Call) -> array`` (``PATH_API`` version 1, see ``paddlefocal._call``). Third-party
-distributions publish a ``Backend`` (or a callable returning one) in the entry-point group
-``paddlefocal.backends``; a plug-in that fails to load is skipped with a warning.
+A backend names a library (its module, how to tell its arrays) and a path ``path(call) -> array``
+(``PATH_API`` 1); distributions publish one in the entry-point group ``paddlefocal.backends``.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,10 +17,9 @@ from ._call import PATH_API, Call
 from ._libraries import load_target
 from ._typing import Array, Namespace
 
-__all__ = ["ENTRY_POINT_GROUP", "Backend", "Path", "read_plugins"]
+__all__ = ["ENTRY_POINT_GROUP", "Backend", "Path", "loading", "read_plugins"]
 
-#: The entry-point group that third-party distributions add backends through.
-ENTRY_POINT_GROUP = "paddlefocal.backends"
+ENTRY_POINT_GROUP = "paddlefocal.backends"  # the group distributions add backends through
 
 
 class Path(Protocol):
@@ -33,10 +32,8 @@ def _check_target(value: Any, what: str) -> None:
     if isinstance(value, str):
         module, colon, attribute = value.partition(":")
         if not (colon and module and attribute.isidentifier()):
-            raise ValueError(
-                f"Backend: {what!r} must be a callable or a 'package.module:attribute' string, "
-                f"but received {value!r}"
-            )
+            expected = "a callable or a 'package.module:attribute' string"
+            raise ValueError(f"Backend: {what!r} must be {expected}, but received {value!r}")
     elif not callable(value) and what == "target":
         raise TypeError(f"Backend: 'target' must be callable or a string, but received {value!r}")
 
@@ -56,8 +53,7 @@ class Backend:
     target : str or callable
         The path, ``path(call) -> array``, or ``"package.module:function"`` to import on first use.
     namespace : str or object, optional
-        For a library that array-api-compat does not know: the namespace (``float32``, ``exp``,
-        ``where``, ...) that the front-end and the reference formulas use for its arrays.
+        For a library array-api-compat does not know: its namespace (front-end and reference).
     api : int
         The version of the path interface the backend was written for (``PATH_API``).
     """
@@ -79,25 +75,35 @@ class Backend:
         _check_target(self.target, "target")
         _check_target(self.namespace, "namespace")
         if self.api != PATH_API:
+            have = f"but this paddlefocal provides version {PATH_API}"
             raise ValueError(
-                f"Backend {self.name!r}: written for path interface {self.api!r}, but this "
-                f"paddlefocal provides version {PATH_API}"
+                f"Backend {self.name!r}: written for path interface {self.api}, {have}"
             )
 
     def load(self) -> Path:
-        """The path, imported if named by a string."""
-        path: Path = load_target(self.target)
-        return path
+        """The path, imported if named by a string (waiting for another thread importing it)."""
+        return _load(self.target)
 
     def load_namespace(self) -> Namespace | None:
         """The namespace, imported if named by a string; None if the backend brings none."""
-        return None if self.namespace is None else load_target(self.namespace)
+        return None if self.namespace is None else _load(self.namespace)
 
 
-def read_plugins() -> tuple[Backend, ...]:
-    """The backends of installed plug-ins, latest-listed first; broken ones skipped with a warning."""
-    # Imported here: importlib.metadata costs ~40 ms, paid by the first lookup only.
-    import importlib.metadata
+def loading(target: Any) -> bool:
+    """Whether ``target``'s module is being imported (by this thread, once ``load`` returned)."""
+    name = target.partition(":")[0] if isinstance(target, str) else ""
+    return bool(getattr(getattr(sys.modules.get(name), "__spec__", None), "_initializing", False))
+
+
+def _load(target: Any) -> Any:
+    if loading(target):  # half-initialized in sys.modules: importlib waits for its importer
+        importlib.import_module(target.partition(":")[0])
+    return load_target(target)
+
+
+def read_plugins(reserved: set[str]) -> tuple[Backend, ...]:
+    """Installed plug-ins, latest-listed first; broken or ``reserved``-named ones warn, skipped."""
+    import importlib.metadata  # here: it costs ~40 ms, paid by the first lookup only
 
     try:
         entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
@@ -112,12 +118,12 @@ def read_plugins() -> tuple[Backend, ...]:
                 backend = backend()
             if not isinstance(backend, Backend):
                 raise TypeError(f"expected a paddlefocal.backends.Backend, got {backend!r}")
+            if backend.name in reserved:
+                raise ValueError(f"the name {backend.name!r} is reserved")
         except Exception as exc:
+            what = f"backend plug-in {entry_point.name!r} ({entry_point.value})"
             warnings.warn(
-                f"paddlefocal: backend plug-in {entry_point.name!r} ({entry_point.value}) failed "
-                f"to load and is skipped: {exc!r}",
-                RuntimeWarning,
-                stacklevel=5,
+                f"paddlefocal: {what} failed to load and is skipped: {exc!r}", RuntimeWarning, 5
             )
             continue
         found.insert(0, backend)

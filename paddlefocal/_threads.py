@@ -6,8 +6,9 @@ calling thread and the pool's threads each take the next block until none is lef
 The thread count is, in order of precedence:
 
 1. ``paddlefocal.set_num_threads(n)``;
-2. the environment variable ``PADDLEFOCAL_NUM_THREADS``, read on first use (a positive integer; anything
-   else warns and is ignored);
+2. the environment variable ``PADDLEFOCAL_NUM_THREADS``, read on first use: a positive integer in ASCII
+   digits, surrounding whitespace allowed (``" 4 "``); anything else, an empty value included, warns
+   and is ignored;
 3. the default, ``min(usable CPUs, 8)``, where the usable CPUs are those this process may run on
    (``os.sched_getaffinity``, else ``os.cpu_count()``): beyond 8 threads the loss waits on memory.
 
@@ -67,13 +68,11 @@ def _usable_cpus() -> int:
 
 def _default() -> int:
     raw = os.environ.get(ENV_VAR)
-    if raw is not None and raw.strip():
-        try:
-            value = int(raw)
-        except ValueError:
-            value = 0
-        if value >= 1:
-            return value
+    if raw is not None:
+        # int() would also take "1_0", "+4" and non-ASCII digits ("٣"); the docs promise ASCII.
+        text = raw.strip(" \t\n\r")
+        if text.isascii() and text.isdigit() and int(text) >= 1:
+            return int(text)
         warnings.warn(
             f"{ENV_VAR} must be a positive integer, but is {raw!r}; using the default",
             RuntimeWarning,
