@@ -11,7 +11,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from paddlefocal._info import install_hint
+from paddlefocal._cli.info import install_hint
 from paddlefocal._libraries import LIBRARIES, Library, by_name
 from paddlefocal._registry import namespace_for
 

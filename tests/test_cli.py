@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from helpers import one_line_exit_2
 
-from paddlefocal._cli import main
-from paddlefocal._demo import format_value
-from paddlefocal._info import installed
+from paddlefocal._cli.main import main
+from paddlefocal._cli.demo import format_value
+from paddlefocal._cli.info import installed
 from paddlefocal._libraries import LIBRARIES
 
 
@@ -52,7 +52,7 @@ def test_backends_has_a_separator_one_device_spelling_and_no_warnings():
 
 
 def test_missing_libraries_are_listed_with_their_extra(capsys):
-    from paddlefocal._cli import _missing_lines
+    from paddlefocal._cli.main import _missing_lines
 
     lines = _missing_lines(["cupy", "jax", "paddle"])
     assert lines[0] == 'not installed: cupy (pip install "paddlefocal[cupy]")'
@@ -102,7 +102,7 @@ def test_top_level_help_lists_the_commands():
     ],
 )
 def test_bench_arguments_are_checked_before_any_work(args, message, tmp_path, capsys, monkeypatch):
-    from paddlefocal import _bench
+    from paddlefocal._cli import bench as _bench
 
     monkeypatch.setattr(_bench, "run", lambda **kw: pytest.fail("the bench ran"))
     existing = tmp_path / "existing.txt"

@@ -232,7 +232,7 @@ def test_a_new_library_is_one_table_entry_plus_one_path_module(
         "toy"
     ] == "toy"
 
-    from paddlefocal._cli import main
+    from paddlefocal._cli.main import main
 
     np.save(tmp_path / "x.npy", np.asarray([0.5, -1.0], np.float32))
     path = str(tmp_path / "x.npy")

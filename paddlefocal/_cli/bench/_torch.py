@@ -6,8 +6,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .._info import quiet_imports
-from .._loss import sigmoid_focal_loss
+from ..info import quiet_imports
+from ..._loss import sigmoid_focal_loss
 from . import _memory
 from ._rows import ALPHA, GAMMA, MEMORY_MIN_LOG2N, SEED, Measurement
 from ._timing import compare

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._info import installed, quiet_imports
-from .._libraries import by_name
-from .._loss import sigmoid_focal_loss
-from .._validation import validate
+from ..info import installed, quiet_imports
+from ..._libraries import by_name
+from ..._loss import sigmoid_focal_loss
+from ..._validation import validate
 from ._rows import ALPHA, GAMMA, SEED, Measurement
 from ._timing import compare
 
@@ -26,7 +26,7 @@ def _calls(logit: Any, label: Any, fg_num: Any) -> dict[str, Callable[[], Any]]:
 
 def measure(budget: float, with_paddle: bool) -> list[Measurement]:
     """Whole call and ``validate`` alone, per library, timed alternately; Paddle's whole call."""
-    from .._demo import seed_arrays
+    from ..demo import seed_arrays
 
     rows = []
     for name in _LIBRARIES:

@@ -1,4 +1,4 @@
-"""torch's memory per call, measured in a fresh interpreter: ``python -m paddlefocal._bench._memory``.
+"""torch's memory per call, measured in a fresh interpreter: ``python -m paddlefocal._cli.bench._memory``.
 
 glibc serves a block from its heap whenever a freed one fits, without touching the resident set, so in a
 process that has already run (the timings) a resident-set peak reads about 0 below 32 MiB. A fresh
@@ -17,7 +17,7 @@ from ._rows import Measurement
 
 def measure(row: Measurement) -> None:
     """Fill ``row.peak_mib`` and ``row.held_mib`` for its torch path, size and dtype."""
-    args = [sys.executable, "-m", "paddlefocal._bench._memory", row.path, str(row.log2n), row.dtype]
+    args = [sys.executable, "-m", "paddlefocal._cli.bench._memory", row.path, str(row.log2n), row.dtype]
     try:
         done = subprocess.run(args, capture_output=True, text=True, timeout=600, check=True)
         figures = json.loads(done.stdout.strip().splitlines()[-1])

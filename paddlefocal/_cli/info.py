@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _libraries
-from ._libraries import Library
+from .. import _libraries
+from .._libraries import Library
 
 __all__ = ["info", "install_hint", "installed", "quiet_imports"]
 
@@ -45,7 +45,7 @@ def quiet_imports() -> Iterator[None]:
 
 
 def _row(library: Library) -> dict[str, Any]:
-    from ._registry import path_name
+    from .._registry import path_name
 
     row: dict[str, Any] = {"library": library.name, "extra": library.extra, "installed": True}
     try:

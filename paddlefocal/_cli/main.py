@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, _libraries
-from ._cli_files import CliError, check_out_dir, check_out_file, read_array, write_array
-from ._info import install_hint, installed, quiet_imports
-from ._libraries import Library, by_name
+from .. import __version__, _libraries
+from .files import CliError, check_out_dir, check_out_file, read_array, write_array
+from .info import install_hint, installed, quiet_imports
+from .._libraries import Library, by_name
 
 DESCRIPTION = """\
 Paddle's sigmoid_focal_loss for NumPy, torch, JAX, Dask and any Array API library.
@@ -170,8 +170,8 @@ def _check_float(array: np.ndarray, what: str, path: str) -> None:
 
 
 def _compute(args: argparse.Namespace) -> int:
-    from ._demo import format_value
-    from ._loss import sigmoid_focal_loss
+    from .demo import format_value
+    from .._loss import sigmoid_focal_loss
 
     library = _library(args.backend)
     if args.out is not None:
@@ -207,8 +207,8 @@ def _missing_lines(names: list[str]) -> list[str]:
 
 
 def _backends() -> int:
-    from ._demo import format_table
-    from ._info import info
+    from .demo import format_table
+    from .info import info
 
     rows = info()
     body = [
@@ -222,7 +222,7 @@ def _backends() -> int:
 
 
 def _demo() -> int:
-    from ._demo import format_rows, run_seed_example
+    from .demo import format_rows, run_seed_example
 
     print("paddle.nn.functional.sigmoid_focal_loss documented example, expected 0.65782464")
     print(format_rows(run_seed_example()))
@@ -272,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _compute(args)
         if args.command == "bench":
             options = _bench_options(args)
-            from ._bench import run
+            from .bench import run
 
             run(**options)
             return 0

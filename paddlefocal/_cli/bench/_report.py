@@ -153,7 +153,7 @@ def memory_table(rows: list[Measurement]) -> Table:
 
 
 def as_text(table: Table) -> str:
-    from .._demo import format_table
+    from ..demo import format_table
 
     notes = [f"  {note}" for note in table.notes]
     body = format_table(table.header, table.rows).splitlines() if table.header else []
