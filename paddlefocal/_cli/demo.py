@@ -32,11 +32,15 @@ def format_value(value: np.ndarray) -> str:
     """
     value = np.asarray(value)
     digits = _DIGITS.get(value.dtype, 17)
+
+    def number(v: Any) -> str:
+        text = format(float(v), f".{digits}g")
+        # A float stays a float: 1081954.0, never 1081954 as if it were an integer.
+        return text if any(c in text for c in ".enia") else text + ".0"
+
     if value.ndim == 0:
-        return format(float(value), f".{digits}g")
-    return np.array2string(
-        value, separator=", ", formatter={"float_kind": lambda v: format(float(v), f".{digits}g")}
-    )
+        return number(value)
+    return np.array2string(value, separator=", ", formatter={"float_kind": number})
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,14 @@ from ._rows import Measurement
 
 def measure(row: Measurement) -> None:
     """Fill ``row.peak_mib`` and ``row.held_mib`` for its torch path, size and dtype."""
-    args = [sys.executable, "-m", "paddlefocal._cli.bench._memory", row.path, str(row.log2n), row.dtype]
+    args = [
+        sys.executable,
+        "-m",
+        "paddlefocal._cli.bench._memory",
+        row.path,
+        str(row.log2n),
+        row.dtype,
+    ]
     try:
         done = subprocess.run(args, capture_output=True, text=True, timeout=600, check=True)
         figures = json.loads(done.stdout.strip().splitlines()[-1])
