@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -12,9 +13,9 @@ import numpy as np
 import pytest
 from helpers import one_line_exit_2
 
-from paddlefocal._cli.main import main
 from paddlefocal._cli.demo import format_value
 from paddlefocal._cli.info import installed
+from paddlefocal._cli.main import main
 from paddlefocal._libraries import LIBRARIES
 
 
@@ -135,7 +136,11 @@ def test_bench_runs_and_writes_its_files(tmp_path, capsys):
     assert "front-end checks us" in text
     assert "x faster than" in text and "faster than us" not in text
     assert "held 0.00x" not in text and "% of one input" not in text
+    assert "spread" in text
     assert {p.name for p in out.iterdir()} >= {"bench.json", "bench.md"}
+    rows = json.loads((out / "bench.json").read_text())["rows"]
+    timed = [r for r in rows if r["seconds"] is not None]
+    assert timed and all(r["seconds_min"] <= r["seconds"] <= r["seconds_max"] for r in timed)
     assert "`2**10`" in (out / "bench.md").read_text()
 
 
@@ -234,3 +239,17 @@ def test_bench_writes_by_default_into_the_temporary_folder_said_in_help(capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--help"])
     assert DEFAULT_OUT in " ".join(capsys.readouterr().out.split())
+
+
+def test_bench_rows_carry_min_median_max_and_a_wide_spread_is_flagged():
+    from paddlefocal._cli.bench import _report
+    from paddlefocal._cli.bench._rows import Measurement
+    from paddlefocal._cli.bench._timing import Timing
+
+    steady = Measurement.timed("numpy", "ours", 10, "float32", Timing((1.0, 1.1, 1.2)))
+    assert (steady.seconds_min, steady.seconds, steady.seconds_max) == (1.0, 1.1, 1.2)
+    noisy = Measurement.timed("numpy", "exp+log floor", 10, "float32", Timing((1.0, 1.0, 1.6)))
+    table = _report.numpy_table([steady, noisy], "float32")
+    assert table.rows[0][-1] == "1.60 !"
+    assert _report.flagged([table]) == 1
+    assert _report.numpy_table([steady], "float32").rows[0][-1] == "1.20"

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from .. import _libraries
-from .info import installed, quiet_imports
 from .._libraries import Library
 from .._loss import sigmoid_focal_loss
+from .info import installed, quiet_imports
 
 #: Paddle's documented example: logits, labels, and the number of positives as normalizer.
 SEED_LOGIT = [[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]]

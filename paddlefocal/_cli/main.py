@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from .. import __version__, _libraries
+from .._libraries import Library, by_name
 from .files import CliError, check_out_dir, check_out_file, read_array, write_array
 from .info import install_hint, installed, quiet_imports
-from .._libraries import Library, by_name
 
 DESCRIPTION = """\
 Paddle's sigmoid_focal_loss for NumPy, torch, JAX, Dask and any Array API library.
@@ -180,8 +180,8 @@ def _check_float(array: np.ndarray, what: str, path: str) -> None:
 
 
 def _compute(args: argparse.Namespace) -> int:
-    from .demo import format_value
     from .._loss import sigmoid_focal_loss
+    from .demo import format_value
 
     library = _library(args.backend)
     if args.out is not None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from . import _numpy, _plot, _report, _seed, _torch
 from ._rows import ALPHA, GAMMA, Measurement
+from ._timing import WIDE_SPREAD
 
 __all__ = ["run"]
 
@@ -87,6 +88,12 @@ def run(
         rows += torch_rows
     tables = _tables(rows, dtypes, tv_label)
     print("\n\n".join(_report.as_text(table) for table in tables))
+    wide = _report.flagged(tables)
+    if wide:
+        print(
+            f"\nwarning: {wide} row(s) marked {_report.FLAG}: their repeats spread wider than "
+            f"max/min {WIDE_SPREAD}; rerun on a quieter machine or with a larger --budget"
+        )
 
     os.makedirs(out_dir, exist_ok=True)
     machine = {
