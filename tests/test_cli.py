@@ -253,3 +253,32 @@ def test_bench_rows_carry_min_median_max_and_a_wide_spread_is_flagged():
     assert table.rows[0][-1] == "1.60 !"
     assert _report.flagged([table]) == 1
     assert _report.numpy_table([steady], "float32").rows[0][-1] == "1.20"
+
+
+def test_install_hints_work_on_a_cpu_machine():
+    from paddlefocal._cli.info import install_hint
+    from paddlefocal._libraries import by_name
+
+    torch_hint = install_hint(by_name("torch"))
+    assert "--index-url https://download.pytorch.org/whl/cpu" in torch_hint
+    assert torch_hint.index("whl/cpu") < torch_hint.index('"paddlefocal[torch]"')
+    assert install_hint(by_name("jax")) == 'pip install "paddlefocal[jax]"'
+
+
+def test_runtime_table_holds_only_what_the_runtime_reads():
+    import dataclasses
+
+    from paddlefocal._cli.facts import FACTS
+    from paddlefocal._libraries import LIBRARIES, Library
+
+    fields = [f.name for f in dataclasses.fields(Library)]
+    assert fields == [
+        "name",
+        "module",
+        "is_array",
+        "path",
+        "namespace",
+        "namespace_per_type",
+        "kind",
+    ]
+    assert set(FACTS) == {library.name for library in LIBRARIES}

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import __version__, _libraries
 from .._libraries import Library, by_name
+from .facts import facts
 from .files import CliError, check_out_dir, check_out_file, read_array, write_array
 from .info import install_hint, installed, quiet_imports
 
@@ -195,14 +196,15 @@ def _compute(args: argparse.Namespace) -> int:
         normalizer = np.asarray(normalizer, logit.dtype)
     elif normalizer is not None:
         _check_float(normalizer, "--normalizer", args.normalizer)
+    convert = facts(library)
     with quiet_imports():
-        x, y = library.from_numpy(logit, "cpu"), library.from_numpy(label, "cpu")
-        norm = None if normalizer is None else library.from_numpy(normalizer, "cpu")
+        x, y = convert.from_numpy(logit, "cpu"), convert.from_numpy(label, "cpu")
+        norm = None if normalizer is None else convert.from_numpy(normalizer, "cpu")
     try:
         result = sigmoid_focal_loss(x, y, norm, args.alpha, args.gamma, args.reduction)
     except (TypeError, ValueError) as exc:
         raise CliError(" ".join(str(exc).split())) from None
-    value = library.to_numpy(result)
+    value = convert.to_numpy(result)
     if args.out is not None:
         write_array(args.out, value)
     else:
