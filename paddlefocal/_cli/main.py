@@ -7,19 +7,24 @@ status 2, with nothing written.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from .. import __version__, _libraries
 from .._libraries import Library, by_name
 from .facts import facts
-from .files import CliError, check_out_dir, check_out_file, read_array, write_array
+from .files import (
+    CliError,
+    check_float,
+    check_out_file,
+    normalizer_argument,
+    read_array,
+    write_array,
+)
 from .info import install_hint, installed, quiet_imports
 
 DESCRIPTION = """\
@@ -161,25 +166,6 @@ def _library(name: str) -> Library:
     return library
 
 
-def _normalizer(text: str | None) -> np.ndarray | float | None:
-    if text is None:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    if not os.path.exists(text):
-        raise CliError(f"--normalizer: {text!r} is neither a number nor an existing file")
-    return read_array(text, "--normalizer")
-
-
-def _check_float(array: np.ndarray, what: str, path: str) -> None:
-    if array.dtype not in (np.float32, np.float64):
-        raise CliError(
-            f"{what}: must have dtype float32 or float64, but {path} holds {array.dtype}"
-        )
-
-
 def _compute(args: argparse.Namespace) -> int:
     from .._loss import sigmoid_focal_loss
     from .demo import format_value
@@ -189,13 +175,13 @@ def _compute(args: argparse.Namespace) -> int:
         check_out_file(args.out)
     logit = read_array(args.logit, "--logit")
     label = read_array(args.label, "--label")
-    normalizer = _normalizer(args.normalizer)
-    _check_float(logit, "--logit", args.logit)
-    _check_float(label, "--label", args.label)
+    normalizer = normalizer_argument(args.normalizer)
+    check_float(logit, "--logit", args.logit)
+    check_float(label, "--label", args.label)
     if isinstance(normalizer, float):
         normalizer = np.asarray(normalizer, logit.dtype)
     elif normalizer is not None:
-        _check_float(normalizer, "--normalizer", args.normalizer)
+        check_float(normalizer, "--normalizer", args.normalizer)
     convert = facts(library)
     with quiet_imports():
         x, y = convert.from_numpy(logit, "cpu"), convert.from_numpy(label, "cpu")
@@ -242,36 +228,6 @@ def _demo() -> int:
         "\n".join(_missing_lines([lib.name for lib in _libraries.LIBRARIES if not installed(lib)]))
     )
     return 0
-
-
-def _bench_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The bench's arguments, every one checked before any measurement."""
-    for name in ("min_log2n", "max_log2n"):
-        value = getattr(args, name)
-        if not 0 <= value <= MAX_LOG2N:
-            raise CliError(
-                f"--{name.replace('_', '-')}: must be between 0 and {MAX_LOG2N} (2**{MAX_LOG2N} "
-                f"float64 elements are 8 GiB per input), but received {value}"
-            )
-    if args.min_log2n > args.max_log2n:
-        raise CliError(
-            f"--min-log2n ({args.min_log2n}) must not exceed --max-log2n ({args.max_log2n})"
-        )
-    if args.step < 1:
-        raise CliError(f"--step: must be a positive number of octaves, but received {args.step}")
-    if not (math.isfinite(args.budget) and 0 < args.budget <= 60):
-        raise CliError(
-            f"--budget: must be seconds in (0, 60] per measurement, but received {args.budget}"
-        )
-    check_out_dir(args.out)
-    return {
-        "log2ns": list(range(args.min_log2n, args.max_log2n + 1, args.step)),
-        "dtypes": list(dict.fromkeys(args.dtype or ["float32"])),
-        "out_dir": args.out,
-        "budget": args.budget,
-        "with_paddle": not args.no_paddle,
-        "with_compile": not args.no_compile,
-    }
 
 
 def _numbers_joined(argv: Sequence[str]) -> list[str]:
@@ -331,10 +287,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "compute":
             return _compute(args)
         if args.command == "bench":
-            options = _bench_options(args)
-            from .bench import run
+            from .bench import options, run
 
-            run(**options)
+            run(**options(args, MAX_LOG2N))
             return 0
         return _backends()
     except CliError as exc:
