@@ -19,7 +19,7 @@ Examples
 """
 
 from paddlefocal._call import PATH_API, Call
-from paddlefocal._info import info
+from paddlefocal._cli.info import info
 from paddlefocal._plugin import ENTRY_POINT_GROUP, Backend, Path
 from paddlefocal._registry import (
     REFERENCE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from paddlefocal._cli import main
+from paddlefocal._cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main(["bench", *sys.argv[1:]]))

@@ -1,32 +1,30 @@
 """What importing paddlefocal costs on top of NumPy: ``python benchmarks/import_time.py``.
 
 Each measurement is a fresh interpreter (``python -X importtime`` would show the breakdown); the
-median of 15 runs of ``import numpy`` and of ``import numpy, paddlefocal`` are compared.
+median of 15 alternating runs of ``import numpy`` and of ``import numpy, paddlefocal`` are compared.
 """
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
-import time
 
+from paddlefocal._cli.bench._timing import compare
 
-def _median_seconds(code: str, runs: int = 15) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+CODE = {
+    "base": "import numpy",
+    "ours": "import numpy, paddlefocal",
+    "call": "import numpy as np, paddlefocal; paddlefocal.sigmoid_focal_loss(np.zeros(3), np.ones(3))",
+}
 
 
 def main() -> int:
-    base = _median_seconds("import numpy")
-    ours = _median_seconds("import numpy, paddlefocal")
-    call = _median_seconds(
-        "import numpy as np, paddlefocal; paddlefocal.sigmoid_focal_loss(np.zeros(3), np.ones(3))"
-    )
+    runs = {
+        name: (lambda code=code: subprocess.run([sys.executable, "-c", code], check=True))
+        for name, code in CODE.items()
+    }
+    times = compare(runs, 0.0, rounds=(15, 15))
+    base, ours, call = (times[name].median for name in CODE)
     print(f"python -c 'import numpy':               {base * 1e3:7.1f} ms")
     print(
         f"python -c 'import numpy, paddlefocal':  {ours * 1e3:7.1f} ms  (+{(ours - base) * 1e3:.1f} ms)"

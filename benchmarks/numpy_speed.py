@@ -14,7 +14,7 @@ Prints three Markdown tables:
 3. the time on 1 thread divided by the time on 2 threads at 2**20, 2**22 and 2**24, beside the same
    ratio for a plain ``np.exp`` split in two halves: what two threads can gain on this machine now
    (about 2 on two idle cores, about 1 when other processes occupy them);
-4. the kernel's CPU time on one thread and on each of two threads, and the speed-up two idle cores
+4. the call's CPU time on one thread and, summed, on two threads, and the speed-up two idle cores
    would give when the blocks split evenly (for a machine busy with other work).
 
 Times are medians of samples taken in alternation (ours, the floor, ours, ...) in one process, so that
@@ -32,17 +32,17 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import statistics
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from paddlefocal.backends._numpy_kernel import FAST_LOG1P, cpu_features
-from paddlefocal.backends.numpy import loss as numpy_loss
 
 import paddlefocal
+from paddlefocal import backends
+from paddlefocal._cli.bench import _simd
+from paddlefocal._cli.bench._timing import compare
 from paddlefocal._validation import validate
 
 ALPHA, GAMMA = 0.25, 2.0
@@ -61,38 +61,18 @@ def _floor(x: np.ndarray) -> Any:
     return np.log(np.exp(x))
 
 
-def _loop(call: Callable[[], Any], seconds: float) -> tuple[Callable[[], tuple[float, float]], int]:
-    """A sampler that times ``k`` calls in a row, with ``k`` such that one sample takes ``seconds``;
-    a sample is the wall-clock time and the process's CPU time, per call."""
-    call()
-    start = time.perf_counter()
-    call()
-    once = max(time.perf_counter() - start, 1e-7)
-    k = max(1, int(seconds / once))
-
-    def sample() -> tuple[float, float]:
-        start, cpu = time.perf_counter(), time.process_time()
-        for _ in range(k):
-            call()
-        return (time.perf_counter() - start) / k, (time.process_time() - cpu) / k
-
-    return sample, k
-
-
 def medians(
     calls: dict[str, Callable[[], Any]], samples: int, seconds: float, cpu: bool = False
 ) -> dict[str, float]:
-    """The median time of each call, over ``samples`` samples taken in alternation.
+    """The median time of each call over ``samples`` alternating rounds (the harness's timer).
 
     ``cpu=True``: the process's CPU time instead of the wall-clock time. For a single-threaded call
     this is the time it takes on an idle core, less the time other processes held the core.
     """
-    samplers = {name: _loop(call, seconds)[0] for name, call in calls.items()}
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(samples):
-        for name, sample in samplers.items():
-            times[name].append(sample()[1 if cpu else 0])
-    return {name: statistics.median(values) for name, values in times.items()}
+    clock = time.process_time if cpu else time.perf_counter
+    budget = seconds * samples
+    times = compare(calls, budget, clock=clock, rounds=(samples, samples))
+    return {name: t.median for name, t in times.items()}
 
 
 def _with_threads(n: int, call: Callable[[], Any]) -> Callable[[], Any]:
@@ -142,10 +122,11 @@ def per_call_split(samples: int) -> None:
     normalizer = np.asarray(np.sum(label >= 1.0, dtype=np.float32))
     args = (logit, label, normalizer, ALPHA, GAMMA, "sum")
     call = validate(*args)
+    path = backends.resolve(logit)
     calls: dict[str, Callable[[], Any]] = {
         "whole call": lambda: paddlefocal.sigmoid_focal_loss(*args),
         "front-end checks (validate)": lambda: validate(*args),
-        "NumPy kernel (backends.numpy.loss)": lambda: numpy_loss(call),
+        "NumPy path (backends.resolve(logit)(call))": lambda: path(call),
     }
     wall = medians(calls, samples, seconds=0.02)
     cpu = medians(calls, samples, seconds=0.02, cpu=True)
@@ -206,67 +187,41 @@ def thread_scaling(max_log2n: int, samples: int) -> None:
 
 
 def cpu_split(max_log2n: int, samples: int) -> None:
-    """The kernel's CPU time on 1 thread against the sum over both threads of a 2-thread call.
+    """The call's CPU time on 1 thread against its CPU time, summed over threads, on 2 threads.
 
     On a machine whose cores are busy with other work, wall-clock speed-ups say little; the CPU time
-    the threads spend shows the overhead of splitting (their sum against one thread's time), and so
-    the speed-up two idle cores would give if the blocks split evenly, as they do when both threads
-    run: ``2 * (1-thread CPU) / (2-thread CPU, summed)``.
+    the threads spend shows the overhead of splitting, and so the speed-up two idle cores would give
+    if the blocks split evenly: ``2 * (1-thread CPU) / (2-thread CPU, summed)``.
     """
-    from paddlefocal.backends import _numpy_kernel
-
-    real = _numpy_kernel._worker
-    spent: list[float] = []
-
-    def timed(*args: Any) -> None:
-        start = time.thread_time()
-        real(*args)
-        spent.append(time.thread_time() - start)
-
     print(
-        "| N | dtype | 1 thread: CPU (ms) | 2 threads: CPU of each (ms) | estimate for 2 idle cores |"
+        "| N | dtype | 1 thread: CPU (ms) | 2 threads: CPU summed (ms) | estimate for 2 idle cores |"
     )
     print("| --- | --- | --- | --- | --- |")
-    _numpy_kernel._worker = timed
-    try:
-        for log2n in (20, 22, 24):
-            if log2n > max_log2n:
-                continue
-            for dtype in ("float32", "float64"):
-                x, y = _inputs(log2n, dtype)
-                one: list[float] = []
-                two: list[list[float]] = []
+    for log2n in (20, 22, 24):
+        if log2n > max_log2n:
+            continue
+        for dtype in ("float32", "float64"):
+            x, y = _inputs(log2n, dtype)
 
-                def ours(x: np.ndarray = x, y: np.ndarray = y) -> Any:
-                    return paddlefocal.sigmoid_focal_loss(x, y)
+            def ours(x: np.ndarray = x, y: np.ndarray = y) -> Any:
+                return paddlefocal.sigmoid_focal_loss(x, y)
 
-                for _ in range(samples):
-                    spent.clear()
-                    _with_threads(1, ours)()
-                    one.append(spent[0])
-                    spent.clear()
-                    _with_threads(2, ours)()
-                    two.append(list(spent))
-                t1 = statistics.median(one)
-                each = [statistics.median(sorted(v)[k] for v in two) for k in range(2)]
-                total = statistics.median(sum(v) for v in two)
-                print(
-                    f"| 2**{log2n} | {dtype} | {t1 * 1e3:.1f} | {each[0] * 1e3:.1f} +"
-                    f" {each[1] * 1e3:.1f} | {2 * t1 / total:.2f} |",
-                    flush=True,
-                )
-    finally:
-        _numpy_kernel._worker = real
+            calls = {"1": _with_threads(1, ours), "2": _with_threads(2, ours)}
+            t = medians(calls, samples, 0.05, cpu=True)
+            print(
+                f"| 2**{log2n} | {dtype} | {t['1'] * 1e3:.1f} | {t['2'] * 1e3:.1f} |"
+                f" {2 * t['1'] / t['2']:.2f} |",
+                flush=True,
+            )
 
 
 def _code_path() -> str:
-    avx512 = cpu_features().get("AVX512_SKX")
-    path = "AVX-512 code path" if avx512 else "AVX2 code path (no AVX-512)"
+    simd = _simd()
+    path = "AVX-512 code path" if simd.startswith("AVX512") else f"{simd} code path (no AVX-512)"
     disabled = os.environ.get("NPY_DISABLE_CPU_FEATURES", "")
     if disabled:
         path += f", NPY_DISABLE_CPU_FEATURES={disabled!r}"
-    log1p = "log1p" if np.dtype(np.float32) in FAST_LOG1P else "log + correction"
-    return f"NumPy {np.__version__}, {path}; float32 kernel uses {log1p}"
+    return f"NumPy {np.__version__}, {path}"
 
 
 def main(argv: list[str] | None = None) -> None:

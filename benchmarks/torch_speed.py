@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as tnf
 
 import paddlefocal.nn.functional as F
+from paddlefocal._cli.bench._timing import compare
+from paddlefocal._cli.bench._torch import torchvision_loss
 
 SIZES: list[tuple[str, tuple[int, ...]]] = [
     ("seed 2x3", (2, 3)),
@@ -30,30 +30,10 @@ SIZES: list[tuple[str, tuple[int, ...]]] = [
 ]
 
 
-def torchvision_sequence(
-    inputs: torch.Tensor, targets: torch.Tensor, alpha: float = 0.25, gamma: float = 2.0
-) -> torch.Tensor:
-    """torchvision 0.29's ``sigmoid_focal_loss`` with reduction 'sum', operation for operation."""
-    p = torch.sigmoid(inputs)
-    ce_loss = tnf.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-        loss = alpha_t * loss
-    return loss.sum()
-
-
 def _torchvision() -> tuple[Callable[..., torch.Tensor], str]:
-    try:
-        from torchvision.ops import sigmoid_focal_loss
-
-        def real(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            return sigmoid_focal_loss(x, y, alpha=0.25, gamma=2.0, reduction="sum")
-
-        return real, "torchvision.ops.sigmoid_focal_loss"
-    except Exception:  # torchvision absent, or built for another torch
-        return torchvision_sequence, "torchvision 0.29's op sequence (copied)"
+    """torchvision's loss, or its op sequence (the harness's one copy) where it does not import."""
+    what, loss = torchvision_loss(torch)
+    return loss, what
 
 
 def ours(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -67,47 +47,36 @@ def _inputs(shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def _step(fn: Callable[..., torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> None:
-    fn(x, y).backward()
-    x.grad = None
-
-
-def _calls_per_repeat(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return max(1, min(200, 2**18 // max(n, 1)))
-
-
 def measure(
     fns: dict[str, Callable[..., torch.Tensor]], shape: tuple[int, ...], repeats: int
 ) -> dict[str, float]:
     """Per function, the median over rounds of its time relative to torchvision's ("tv") in that round.
 
-    Within a round the functions run back to back, so a slow spell of a shared machine hits all alike;
+    The rounds alternate (the harness's timer), so a slow spell of a shared machine hits all alike;
     the median of the per-round ratios is then steadier than a ratio of medians. "tv" itself maps to
     its median time in seconds.
     """
     x, y = _inputs(shape)
-    calls = _calls_per_repeat(shape)
-    for fn in fns.values():
-        for _ in range(3):
-            _step(fn, x, y)
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():  # alternating
-            start = time.perf_counter()
-            for _ in range(calls):
-                _step(fn, x, y)
-            times[name].append((time.perf_counter() - start) / calls)
-    result = {k: statistics.median(v) for k, v in times.items()}
+
+    def step(fn: Callable[..., torch.Tensor]) -> Callable[[], None]:
+        def run() -> None:
+            fn(x, y).backward()
+            x.grad = None
+
+        return run
+
+    times = compare({k: step(fn) for k, fn in fns.items()}, 0.0, rounds=(repeats, repeats))
+    result = {k: t.median for k, t in times.items()}
+
+    def ratio(partner: str, name: str) -> float:
+        pairs = zip(times[partner].samples, times[name].samples, strict=True)
+        return statistics.median(t / o for t, o in pairs)
+
     for name in fns:
         partner = "tv compiled" if name == "ours compiled" else "tv"
-        ratios = [t / o for t, o in zip(times[partner], times[name], strict=True)]
-        result[f"{partner} / {name}"] = statistics.median(ratios)
+        result[f"{partner} / {name}"] = ratio(partner, name)
     if "ours compiled" in fns:
-        ratios = [t / o for t, o in zip(times["tv"], times["ours compiled"], strict=True)]
-        result["tv / ours compiled"] = statistics.median(ratios)
+        result["tv / ours compiled"] = ratio("tv", "ours compiled")
     return result
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from paddlefocal._info import install_hint
+from paddlefocal._cli.facts import facts
+from paddlefocal._cli.info import install_hint
 from paddlefocal._libraries import LIBRARIES, Library, by_name
 from paddlefocal._registry import namespace_for
 
@@ -63,7 +64,7 @@ def _skip_reason(name: str, device: str, chosen: set[str] | None) -> str | None:
         return f"{name}: opt-in (PADDLEFOCAL_BACKENDS={name})"
     if not _installed(library):
         return f"{name} is not installed ({install_hint(library)})"
-    if device != "cpu" and device not in library.devices():
+    if device != "cpu" and device not in facts(library).devices():
         return f"{name}: no {device} device here"
     return None
 
@@ -107,14 +108,15 @@ def lib(name: str, device: str = "cpu") -> Lib:
         import jax
 
         jax.config.update("jax_enable_x64", True)
-    sample = library.from_numpy(np.zeros(1), device)
+    convert = facts(library)
+    sample = convert.from_numpy(np.zeros(1), device)
     xp = namespace_for(sample) or array_api_compat.array_namespace(sample)
     return Lib(
         library.name,
         device,
         xp,
-        lambda a: library.from_numpy(np.asarray(a), device),
-        library.to_numpy,
+        lambda a: convert.from_numpy(np.asarray(a), device),
+        convert.to_numpy,
         library.is_array,
         library.name in AUTOGRAD,
     )

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shlex
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
 from helpers import one_line_exit_2
 
-from paddlefocal._cli import main
-from paddlefocal._demo import format_value
-from paddlefocal._info import installed
+from paddlefocal._cli.demo import format_value
+from paddlefocal._cli.info import installed
+from paddlefocal._cli.main import main
 from paddlefocal._libraries import LIBRARIES
 
 
@@ -52,7 +56,7 @@ def test_backends_has_a_separator_one_device_spelling_and_no_warnings():
 
 
 def test_missing_libraries_are_listed_with_their_extra(capsys):
-    from paddlefocal._cli import _missing_lines
+    from paddlefocal._cli.main import _missing_lines
 
     lines = _missing_lines(["cupy", "jax", "paddle"])
     assert lines[0] == 'not installed: cupy (pip install "paddlefocal[cupy]")'
@@ -102,7 +106,7 @@ def test_top_level_help_lists_the_commands():
     ],
 )
 def test_bench_arguments_are_checked_before_any_work(args, message, tmp_path, capsys, monkeypatch):
-    from paddlefocal import _bench
+    from paddlefocal._cli import bench as _bench
 
     monkeypatch.setattr(_bench, "run", lambda **kw: pytest.fail("the bench ran"))
     existing = tmp_path / "existing.txt"
@@ -132,5 +136,149 @@ def test_bench_runs_and_writes_its_files(tmp_path, capsys):
     assert "front-end checks us" in text
     assert "x faster than" in text and "faster than us" not in text
     assert "held 0.00x" not in text and "% of one input" not in text
+    assert "spread" in text
     assert {p.name for p in out.iterdir()} >= {"bench.json", "bench.md"}
+    rows = json.loads((out / "bench.json").read_text())["rows"]
+    timed = [r for r in rows if r["seconds"] is not None]
+    assert timed and all(r["seconds_min"] <= r["seconds"] <= r["seconds_max"] for r in timed)
     assert "`2**10`" in (out / "bench.md").read_text()
+
+
+def test_a_float_result_with_an_integer_value_prints_as_a_float():
+    assert format_value(np.asarray(1081954.0, np.float32)) == "1081954.0"
+    assert format_value(np.asarray([2.0, 0.5], np.float64)) == "[2.0, 0.5]"
+    assert format_value(np.asarray(np.inf, np.float32)) == "inf"
+
+
+@pytest.mark.parametrize("command", ["demo", "backends"])
+def test_demo_and_backends_help_have_a_description(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith(f"usage: paddlefocal {command}")
+    assert len(lines[2]) > 40, lines  # the description under the usage line
+
+
+@pytest.fixture
+def seed_files(tmp_path):
+    np.save(tmp_path / "x.npy", np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32))
+    np.save(tmp_path / "y.npy", np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32))
+    return ["compute", "--logit", str(tmp_path / "x.npy"), "--label", str(tmp_path / "y.npy")]
+
+
+def test_a_negative_gamma_in_exponent_notation_is_read_like_the_decimal_one(seed_files, capsys):
+    assert main([*seed_files, "--gamma", "-0.5"]) == 0
+    decimal = capsys.readouterr().out
+    assert main([*seed_files, "--gamma", "-5e-1"]) == 0
+    assert capsys.readouterr().out == decimal
+    assert main([*seed_files, "--alpha", "-2.5e-1", "--normalizer", "-2e0"]) == 0
+
+
+def _closed_reader(args: list[str]) -> subprocess.CompletedProcess:
+    """Runs the CLI with stdout a pipe whose read end is closed before it writes anything."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "paddlefocal", *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(write)
+
+
+@pytest.mark.parametrize("command", ["backends", "compute"])
+def test_a_reader_that_has_gone_ends_the_run_quietly(command, seed_files):
+    result = _closed_reader(seed_files if command == "compute" else [command])
+    assert result.returncode == 141
+    assert result.stderr == ""
+
+
+def test_top_level_output_into_head_exits_without_a_traceback():
+    result = subprocess.run(
+        f"{sys.executable} -m paddlefocal | head -n 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+    assert result.stdout.startswith("paddle.nn.functional.sigmoid_focal_loss documented example")
+
+
+def test_a_closed_stdout_fails_loudly_instead_of_losing_the_result(seed_files):
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "paddlefocal", *seed_files])
+    result = subprocess.run(
+        f"{command} >&-", shell=True, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode != 0
+    assert "standard output is closed" in result.stderr
+
+
+def test_bench_accepts_the_largest_size_and_refuses_one_more(capsys, monkeypatch, tmp_path):
+    from paddlefocal._cli import bench as _bench
+
+    seen = {}
+    monkeypatch.setattr(_bench, "run", lambda **kw: seen.update(kw))
+    out = str(tmp_path / "b")
+    assert main(["bench", "--min-log2n", "30", "--max-log2n", "30", "--out", out]) == 0
+    assert seen["log2ns"] == [30]
+    assert "--max-log2n: must be between 0 and 30" in one_line_exit_2(
+        main(["bench", "--max-log2n", "31", "--out", out]), capsys
+    )
+
+
+def test_bench_writes_by_default_into_the_temporary_folder_said_in_help(capsys):
+    from paddlefocal._cli.main import DEFAULT_OUT
+
+    assert DEFAULT_OUT.startswith(tempfile.gettempdir())
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    assert DEFAULT_OUT in " ".join(capsys.readouterr().out.split())
+
+
+def test_bench_rows_carry_min_median_max_and_a_wide_spread_is_flagged():
+    from paddlefocal._cli.bench import _report
+    from paddlefocal._cli.bench._rows import Measurement
+    from paddlefocal._cli.bench._timing import Timing
+
+    steady = Measurement.timed("numpy", "ours", 10, "float32", Timing((1.0, 1.1, 1.2)))
+    assert (steady.seconds_min, steady.seconds, steady.seconds_max) == (1.0, 1.1, 1.2)
+    noisy = Measurement.timed("numpy", "exp+log floor", 10, "float32", Timing((1.0, 1.0, 1.6)))
+    table = _report.numpy_table([steady, noisy], "float32")
+    assert table.rows[0][-1] == "1.60 !"
+    assert _report.flagged([table]) == 1
+    assert _report.numpy_table([steady], "float32").rows[0][-1] == "1.20"
+
+
+def test_install_hints_work_on_a_cpu_machine():
+    from paddlefocal._cli.info import install_hint
+    from paddlefocal._libraries import by_name
+
+    torch_hint = install_hint(by_name("torch"))
+    assert "--index-url https://download.pytorch.org/whl/cpu" in torch_hint
+    assert torch_hint.index("whl/cpu") < torch_hint.index('"paddlefocal[torch]"')
+    assert install_hint(by_name("jax")) == 'pip install "paddlefocal[jax]"'
+
+
+def test_runtime_table_holds_only_what_the_runtime_reads():
+    import dataclasses
+
+    from paddlefocal._cli.facts import FACTS
+    from paddlefocal._libraries import LIBRARIES, Library
+
+    fields = [f.name for f in dataclasses.fields(Library)]
+    assert fields == [
+        "name",
+        "module",
+        "is_array",
+        "path",
+        "namespace",
+        "namespace_per_type",
+        "kind",
+    ]
+    assert set(FACTS) == {library.name for library in LIBRARIES}

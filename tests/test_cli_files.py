@@ -16,7 +16,7 @@ from helpers import one_line_exit_2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paddlefocal._cli import main
+from paddlefocal._cli.main import main
 
 LOGIT = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32)
 LABEL = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
@@ -77,7 +77,7 @@ def test_a_compressed_npz_and_a_fortran_order_npy_are_read(files, capsys):
 
 @pytest.mark.parametrize("backend", ["numpy", "torch", "jax", "dask", "array-api-strict", "paddle"])
 def test_every_library_prints_the_result_the_same_way(files, capsys, backend):
-    from paddlefocal._info import installed
+    from paddlefocal._cli.info import installed
     from paddlefocal._libraries import by_name
 
     if not installed(by_name(backend)):

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import pytest
 
+from paddlefocal._cli.facts import facts
 from paddlefocal._libraries import LIBRARIES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,7 @@ TIMEOUT_S = 300
 #: Optional modules an example may import, with the extra that installs each: the array libraries of
 #: the library table, and the tools that are not array libraries.
 EXTRAS = {
-    **{lib.module: lib.extra for lib in LIBRARIES if lib.extra},
+    **{lib.module: facts(lib).extra for lib in LIBRARIES if facts(lib).extra},
     "distributed": "distributed",
     "matplotlib": "docs",
 }

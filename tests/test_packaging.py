@@ -8,6 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,3 +87,75 @@ def test_docs_differences_table_is_the_readmes():
     assert table, "the README has a differences table"
     for line in table:
         assert line in docs, line
+
+
+@pytest.mark.slow
+def test_every_cli_command_works_from_the_installed_wheel(wheel, tmp_path):
+    """A fresh venv with the wheel (not this checkout) installed: demo, backends, compute and a tiny
+    bench each exit 0 with their output; the ``paddlefocal`` console script runs too."""
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+        check=True,
+    )
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "-q",
+            str(wheel),
+        ],
+        check=True,
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [str(python), "-m", "paddlefocal", *args],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, (args, done.stderr)
+        return done.stdout
+
+    where = subprocess.run(
+        [str(python), "-c", "import paddlefocal; print(paddlefocal.__file__)"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert where.startswith(str(venv)), where
+    assert "0.65782464" in cli("demo")
+    assert "numpy" in cli("backends").splitlines()[2]
+    np.save(work / "x.npy", np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32))
+    np.save(work / "y.npy", np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32))
+    args = ("--logit", "x.npy", "--label", "y.npy", "--normalizer", "2")
+    assert cli("compute", *args).strip() == "0.65782464"
+    bench = cli(
+        *("bench", "--min-log2n", "8", "--max-log2n", "8", "--budget", "0.01"),
+        *("--no-compile", "--no-paddle", "--out", str(work / "bench")),
+    )
+    assert "ours / floor" in bench and "spread" in bench
+    assert (work / "bench" / "bench.json").exists()
+    script = subprocess.run(
+        [str(venv / "bin" / "paddlefocal"), "compute", *args],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert script.stdout.strip() == "0.65782464", script.stderr

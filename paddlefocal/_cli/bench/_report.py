@@ -6,6 +6,7 @@ The one exception is named as what it is: NumPy's time over its exp+log floor, l
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,7 +14,15 @@ import numpy as np
 from ._numpy import FLOOR, NAIVE, OURS, PADDLE, REFERENCE
 from ._rows import MEMORY_MIN_LOG2N, SEED, Measurement
 from ._seed import CHECKS, WHOLE
+from ._timing import WIDE_SPREAD
 from ._torch import OURS_COMPILED, TV, TV_COMPILED
+
+#: Marks a row whose spread is too wide to trust.
+FLAG = "!"
+SPREAD_NOTE = (
+    f"spread: the widest max/min over the repeats of the row's measurements; {FLAG} above "
+    f"{WIDE_SPREAD} (a busy machine: do not trust that row's ratios)."
+)
 
 
 @dataclass
@@ -46,6 +55,19 @@ def _pick(rows: list[Measurement], **match: object) -> dict[str, Measurement]:
     return {r.path: r for r in chosen}
 
 
+def _spread(measurements: Iterable[Measurement]) -> str:
+    spreads = [m.spread for m in measurements if m.spread is not None]
+    if not spreads:
+        return "-"
+    widest = max(spreads)
+    return f"{widest:.2f}" + (f" {FLAG}" if widest > WIDE_SPREAD else "")
+
+
+def flagged(tables: list[Table]) -> int:
+    """How many rows of the tables are marked as too spread to trust."""
+    return sum(row[-1].endswith(FLAG) for t in tables if "spread" in t.header for row in t.rows)
+
+
 def _seconds(by: dict[str, Measurement], path: str) -> float | None:
     return by[path].seconds if path in by else None
 
@@ -53,8 +75,12 @@ def _seconds(by: dict[str, Measurement], path: str) -> float | None:
 def numpy_table(rows: list[Measurement], dtype: str) -> Table:
     table = Table(
         f"NumPy forward, {dtype}, reduction 'sum'",
-        ("N", "ours ms", "floor ms", "ours / floor", "vs naive NumPy", "vs reference", "vs Paddle"),
+        (
+            *("N", "ours ms", "floor ms", "ours / floor"),
+            *("vs naive NumPy", "vs reference", "vs Paddle", "spread"),
+        ),
         notes=[
+            SPREAD_NOTE,
             "ours / floor: our time over one np.exp plus one np.log pass (lower is better).",
             "vs X: ours is N x faster than X (X's time / ours; below 1, ours is slower).",
         ],
@@ -69,6 +95,7 @@ def numpy_table(rows: list[Measurement], dtype: str) -> Table:
                 _ms(_seconds(by, FLOOR)),
                 _ratio(ours, _seconds(by, FLOOR)),
                 *(_ratio(_seconds(by, other), ours) for other in (NAIVE, REFERENCE, PADDLE)),
+                _spread(by.values()),
             )
         )
     return table
@@ -77,24 +104,30 @@ def numpy_table(rows: list[Measurement], dtype: str) -> Table:
 def split_table(rows: list[Measurement]) -> Table:
     table = Table(
         "Per call on Paddle's 2x3 example, float32, normalizer given",
-        ("library", "whole call us", "front-end checks us", "the rest us"),
+        ("library", "whole call us", "front-end checks us", "the rest us", "spread"),
         notes=[
-            "front-end checks: `paddlefocal._validation.validate` alone; the rest: dispatch and kernel."
+            SPREAD_NOTE,
+            "front-end checks: `paddlefocal._validation.validate` alone; the rest: dispatch and kernel.",
         ],
     )
     by = _pick(rows, group="split")
     for name in dict.fromkeys(r.path.rsplit(" ", 2)[0] for r in by.values()):
         whole, checks = _seconds(by, f"{name} {WHOLE}"), _seconds(by, f"{name} {CHECKS}")
         rest = None if whole is None or checks is None else whole - checks
-        table.rows.append((name, _us(whole), _us(checks), _us(rest)))
+        mine = [m for path, m in by.items() if path.startswith(f"{name} ")]
+        table.rows.append((name, _us(whole), _us(checks), _us(rest), _spread(mine)))
     return table
 
 
 def torch_table(rows: list[Measurement], dtype: str, threads: int, tv_label: str) -> Table:
     table = Table(
         f"torch forward+backward, {dtype}, reduction 'sum', {threads} thread{'s' * (threads > 1)}",
-        ("N", "ours ms", "tv ms", "eager vs tv", "compiled ms", "compiled vs tv", "vs tv compiled"),
+        (
+            *("N", "ours ms", "tv ms", "eager vs tv", "compiled ms"),
+            *("compiled vs tv", "vs tv compiled", "spread"),
+        ),
         notes=[
+            SPREAD_NOTE,
             f"tv: {tv_label}, eager.",
             "tv compiled: the same under `torch.compile`.",
             "vs X: ours is N x faster than X (X's time / ours; below 1, ours is slower).",
@@ -114,6 +147,7 @@ def torch_table(rows: list[Measurement], dtype: str, threads: int, tv_label: str
                 _ms(compiled),
                 _ratio(tv, compiled),
                 _ratio(tv_compiled, compiled),
+                _spread(by.values()),
             )
         )
     for path in (OURS_COMPILED, TV_COMPILED):
@@ -153,7 +187,7 @@ def memory_table(rows: list[Measurement]) -> Table:
 
 
 def as_text(table: Table) -> str:
-    from .._demo import format_table
+    from ..demo import format_table
 
     notes = [f"  {note}" for note in table.notes]
     body = format_table(table.header, table.rows).splitlines() if table.header else []

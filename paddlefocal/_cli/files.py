@@ -19,7 +19,15 @@ from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["CliError", "check_out_dir", "check_out_file", "read_array", "write_array"]
+__all__ = [
+    "CliError",
+    "check_float",
+    "check_out_dir",
+    "check_out_file",
+    "normalizer_argument",
+    "read_array",
+    "write_array",
+]
 
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -201,3 +209,23 @@ def write_array(path: str, value: Any, what: str = "--out") -> None:
             np.save(stream, value)
     except OSError as exc:
         raise CliError(f"{what}: cannot write {path}: {exc.strerror or _one_line(exc)}") from None
+
+
+def normalizer_argument(text: str | None) -> np.ndarray | float | None:
+    """``--normalizer``: a number, a file's array, or None."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if not os.path.exists(text):
+        raise CliError(f"--normalizer: {text!r} is neither a number nor an existing file")
+    return read_array(text, "--normalizer")
+
+
+def check_float(array: np.ndarray, what: str, path: str) -> None:
+    if array.dtype not in (np.float32, np.float64):
+        raise CliError(
+            f"{what}: must have dtype float32 or float64, but {path} holds {array.dtype}"
+        )

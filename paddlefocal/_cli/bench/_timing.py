@@ -9,6 +9,7 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 #: A timed sample lasts at least this long: a 20 us call is repeated inside one sample.
@@ -16,13 +17,40 @@ _SAMPLE_S = 2e-3
 _MIN_ROUNDS, _MAX_ROUNDS = 5, 41
 
 
-def compare(calls: dict[str, Callable[[], Any]], budget: float) -> dict[str, float]:
-    """Median seconds per call of each callable, timed in alternating rounds in this process.
+#: A row whose slowest repeat took more than this many times its fastest is not to be trusted.
+WIDE_SPREAD = 1.5
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds per call, one sample per round (rounds aligned across the callables of one compare)."""
+
+    samples: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def spread(self) -> float:
+        """The slowest round over the fastest."""
+        return max(self.samples) / max(min(self.samples), 1e-12)
+
+
+def compare(
+    calls: dict[str, Callable[[], Any]],
+    budget: float,
+    clock: Callable[[], float] = time.perf_counter,
+    rounds: tuple[int, int] = (_MIN_ROUNDS, _MAX_ROUNDS),
+) -> dict[str, Timing]:
+    """Seconds per call of each callable, timed in alternating rounds in this process.
 
     Alternating (A B C, C B A, A B C, ...) spreads slow drifts of a shared machine over every
     callable, so their ratios hold where their absolute times do not. Each callable is warmed up once;
-    rounds go on until about ``budget`` seconds per callable are spent (at least 5, at most 41).
+    rounds go on until about ``budget`` seconds per callable are spent (``rounds``: at least, at most).
+    ``clock=time.process_time`` measures CPU time instead of wall-clock time.
     """
+    min_rounds, max_rounds = rounds
     numbers = {}
     for name, call in calls.items():
         start = time.perf_counter()
@@ -35,20 +63,20 @@ def compare(calls: dict[str, Callable[[], Any]], budget: float) -> dict[str, flo
     samples: dict[str, list[float]] = {name: [] for name in calls}
     order = list(calls)
     spent = 0.0
-    for round_ in range(_MAX_ROUNDS):
-        if round_ >= _MIN_ROUNDS and spent >= budget * len(calls):
+    for round_ in range(max_rounds):
+        if round_ >= min_rounds and spent >= budget * len(calls):
             break
         for name in order if round_ % 2 == 0 else reversed(order):
             call, number = calls[name], numbers[name]
-            start = time.perf_counter()
+            start = clock()
             for _ in range(number):
                 call()
-            elapsed = time.perf_counter() - start
+            elapsed = clock() - start
             spent += elapsed
             samples[name].append(elapsed / number)
-        if round_ + 1 >= 3 and spent > 3 * budget * len(calls):
+        if round_ + 1 >= min(3, min_rounds) and spent > 3 * budget * len(calls):
             break  # slow calls: three rounds are all the budget allows
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return {name: Timing(tuple(values)) for name, values in samples.items()}
 
 
 def rss_bytes() -> int:

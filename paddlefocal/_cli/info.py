@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _libraries
-from ._libraries import Library
+from .. import _libraries
+from .._libraries import Library
+from .facts import facts, version
 
 __all__ = ["info", "install_hint", "installed", "quiet_imports"]
 
@@ -29,9 +30,12 @@ def installed(library: Library) -> bool:
 
 
 def install_hint(library: Library) -> str:
-    """How to install ``library``: the paddlefocal extra when there is one."""
-    if library.extra:
-        return f'pip install "paddlefocal[{library.extra}]"'
+    """How to install ``library`` (on a CPU machine): the paddlefocal extra when there is one."""
+    known = facts(library)
+    if known.install:
+        return known.install
+    if known.extra:
+        return f'pip install "paddlefocal[{known.extra}]"'
     return f"install the distribution that provides the {library.module!r} module"
 
 
@@ -45,15 +49,16 @@ def quiet_imports() -> Iterator[None]:
 
 
 def _row(library: Library) -> dict[str, Any]:
-    from ._registry import path_name
+    from .._registry import path_name
 
-    row: dict[str, Any] = {"library": library.name, "extra": library.extra, "installed": True}
+    known = facts(library)
+    row: dict[str, Any] = {"library": library.name, "extra": known.extra, "installed": True}
     try:
         with quiet_imports():
-            row["version"] = library.version()
-            row["devices"] = library.devices()
+            row["version"] = version(library)
+            row["devices"] = known.devices()
             devices = row["devices"]
-            sample = library.from_numpy(np.zeros(1, np.float32), devices[0]) if devices else None
+            sample = known.from_numpy(np.zeros(1, np.float32), devices[0]) if devices else None
         row["path"] = "reference" if sample is None else path_name(sample)
     except Exception as exc:  # installed but broken: say so rather than fail
         row.update(version=row.get("version", "?"), devices=[], path=f"unusable: {exc!r}")
@@ -73,6 +78,6 @@ def info() -> list[dict[str, Any]]:
     return [
         _row(library)
         if installed(library)
-        else {"library": library.name, "extra": library.extra, "installed": False}
+        else {"library": library.name, "extra": facts(library).extra, "installed": False}
         for library in _libraries.LIBRARIES
     ]

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .._info import quiet_imports
-from .._loss import sigmoid_focal_loss
+from ..._loss import sigmoid_focal_loss
+from ..info import quiet_imports
 from ._rows import ALPHA, GAMMA, MEMORY_MIN_LOG2N, Measurement
 from ._timing import compare, rss_peak_mib, tracemalloc_peak_mib
 
@@ -62,7 +62,7 @@ def _paddle_forward(x: np.ndarray, y: np.ndarray) -> Callable[[], Any] | None:
 
 def measure(log2n: int, dtype: str, budget: float, with_paddle: bool) -> list[Measurement]:
     """Forward time of every NumPy-side path at one size; memory from ``MEMORY_MIN_LOG2N`` on."""
-    from .._registry import use
+    from ...backends import use
 
     x, y = inputs(log2n, dtype)
 
@@ -83,7 +83,7 @@ def measure(log2n: int, dtype: str, budget: float, with_paddle: bool) -> list[Me
     times = compare(calls, budget)
     rows = []
     for name, call in calls.items():
-        row = Measurement("numpy", name, log2n, dtype, times[name])
+        row = Measurement.timed("numpy", name, log2n, dtype, times[name])
         if log2n >= MEMORY_MIN_LOG2N:
             # Paddle's CPU allocator does not report to tracemalloc: sample the resident set.
             row.memory_method = "rss" if name == PADDLE else "tracemalloc"

@@ -12,17 +12,21 @@ for the Performance page) and ``bench.png`` (``_plot``).
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import os
 import platform
 import sys
 from dataclasses import asdict
 from typing import Any
 
+from ..files import CliError, check_out_dir
 from . import _numpy, _plot, _report, _seed, _torch
 from ._rows import ALPHA, GAMMA, Measurement
+from ._timing import WIDE_SPREAD
 
-__all__ = ["run"]
+__all__ = ["options", "run"]
 
 
 def _simd() -> str:
@@ -87,6 +91,12 @@ def run(
         rows += torch_rows
     tables = _tables(rows, dtypes, tv_label)
     print("\n\n".join(_report.as_text(table) for table in tables))
+    wide = _report.flagged(tables)
+    if wide:
+        print(
+            f"\nwarning: {wide} row(s) marked {_report.FLAG}: their repeats spread wider than "
+            f"max/min {WIDE_SPREAD}; rerun on a quieter machine or with a larger --budget"
+        )
 
     os.makedirs(out_dir, exist_ok=True)
     machine = {
@@ -112,3 +122,33 @@ def run(
         print("(install matplotlib for the plot)")
     print("\nwrote " + "\n      ".join(os.path.join(out_dir, name) for name in written))
     return rows
+
+
+def options(args: argparse.Namespace, max_log2n: int) -> dict[str, Any]:
+    """The bench's arguments, every one checked before any measurement."""
+    for name in ("min_log2n", "max_log2n"):
+        value = getattr(args, name)
+        if not 0 <= value <= max_log2n:
+            raise CliError(
+                f"--{name.replace('_', '-')}: must be between 0 and {max_log2n} (2**{max_log2n} "
+                f"float64 elements are 8 GiB per input), but received {value}"
+            )
+    if args.min_log2n > args.max_log2n:
+        raise CliError(
+            f"--min-log2n ({args.min_log2n}) must not exceed --max-log2n ({args.max_log2n})"
+        )
+    if args.step < 1:
+        raise CliError(f"--step: must be a positive number of octaves, but received {args.step}")
+    if not (math.isfinite(args.budget) and 0 < args.budget <= 60):
+        raise CliError(
+            f"--budget: must be seconds in (0, 60] per measurement, but received {args.budget}"
+        )
+    check_out_dir(args.out)
+    return {
+        "log2ns": list(range(args.min_log2n, args.max_log2n + 1, args.step)),
+        "dtypes": list(dict.fromkeys(args.dtype or ["float32"])),
+        "out_dir": args.out,
+        "budget": args.budget,
+        "with_paddle": not args.no_paddle,
+        "with_compile": not args.no_compile,
+    }

@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _libraries
-from ._info import installed, quiet_imports
-from ._libraries import Library
-from ._loss import sigmoid_focal_loss
+from .. import _libraries
+from .._libraries import Library
+from .._loss import sigmoid_focal_loss
+from .facts import facts
+from .info import installed, quiet_imports
 
 #: Paddle's documented example: logits, labels, and the number of positives as normalizer.
 SEED_LOGIT = [[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]]
@@ -32,11 +33,15 @@ def format_value(value: np.ndarray) -> str:
     """
     value = np.asarray(value)
     digits = _DIGITS.get(value.dtype, 17)
+
+    def number(v: Any) -> str:
+        text = format(float(v), f".{digits}g")
+        # A float stays a float: 1081954.0, never 1081954 as if it were an integer.
+        return text if any(c in text for c in ".enia") else text + ".0"
+
     if value.ndim == 0:
-        return format(float(value), f".{digits}g")
-    return np.array2string(
-        value, separator=", ", formatter={"float_kind": lambda v: format(float(v), f".{digits}g")}
-    )
+        return number(value)
+    return np.array2string(value, separator=", ", formatter={"float_kind": number})
 
 
 @dataclass(frozen=True)
@@ -53,12 +58,9 @@ def seed_arrays(library: Library, device: str) -> tuple[Any, Any, Any]:
     logit = np.asarray(SEED_LOGIT, np.float32)
     label = np.asarray(SEED_LABEL, np.float32)
     fg_num = np.asarray(np.sum(label >= 1.0, dtype=np.float32))
+    from_numpy = facts(library).from_numpy
     with quiet_imports():
-        return (
-            library.from_numpy(logit, device),
-            library.from_numpy(label, device),
-            library.from_numpy(fg_num, device),
-        )
+        return from_numpy(logit, device), from_numpy(label, device), from_numpy(fg_num, device)
 
 
 def _targets() -> Iterator[tuple[Library, str]]:
@@ -66,7 +68,7 @@ def _targets() -> Iterator[tuple[Library, str]]:
     for library in _libraries.LIBRARIES:
         if installed(library):
             with quiet_imports():
-                devices = library.devices()
+                devices = facts(library).devices()
             for device in devices:
                 yield library, device
 
@@ -89,7 +91,7 @@ def run_seed_example(budget: float = 0.1) -> list[Row]:
     rows = []
     for library, device in _targets():
         logit, label, fg_num = seed_arrays(library, device)
-        to_numpy = library.to_numpy
+        to_numpy = facts(library).to_numpy
 
         def call(logit: Any = logit, label: Any = label, fg_num: Any = fg_num) -> Any:
             return sigmoid_focal_loss(logit, label, normalizer=fg_num)
