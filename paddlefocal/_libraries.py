@@ -27,8 +27,18 @@ def load_target(target: Any) -> Any:
         return target
     module_name, _, attribute = target.partition(":")
     # sys.modules first: torch.compile traces a first call through here and cannot trace importlib.
-    module = sys.modules.get(module_name) or importlib.import_module(module_name)
+    module = sys.modules.get(module_name) or _import(module_name)
     return getattr(module, attribute)
+
+
+def _import(name: str) -> Any:
+    if name == "paddlefocal.backends.torch":
+        # A plain import statement, which torch.compile traces where it cannot trace importlib: the
+        # first loss of a process may be inside a compiled step.
+        import paddlefocal.backends.torch as torch_path
+
+        return torch_path
+    return importlib.import_module(name)
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,8 @@ class Library:
         For a library that array-api-compat does not know: its namespace, as ``"module:attribute"``.
     namespace_per_type : bool
         Whether the namespace depends on the array's type alone, so it can be cached per type.
+    forced : tuple of (name, path)
+        Further paths for the same arrays that only ``backends.use(name)`` selects.
     kind : str or None
         How the front-end finds its arrays' device, reads a 0-D value and refuses arrays it cannot
         serve: ``"module:function"`` making a ``paddlefocal._kinds.Kind`` from the namespace; None:
@@ -62,6 +74,7 @@ class Library:
     namespace: str | None = None
     namespace_per_type: bool = True
     kind: str | None = None
+    forced: tuple[tuple[str, str], ...] = ()
 
 
 def _is_paddle_tensor(value: Any) -> bool:
@@ -81,12 +94,15 @@ LIBRARIES: tuple[Library, ...] = (
     Library(
         "torch", "torch", array_api_compat.is_torch_array, "paddlefocal.backends.torch:loss",
         kind="paddlefocal._kinds:torch_kind",
+        # The Triton kernel on any device (the CPU with TRITON_INTERPRET=1); on a Triton device the
+        # torch path takes it by itself.
+        forced=(("triton", "paddlefocal.backends.torch:triton_loss"),),
     ),
     Library(
         "jax", "jax", array_api_compat.is_jax_array, "paddlefocal.backends.jax:loss",
         kind="paddlefocal._kinds:jax_kind",
     ),
-    Library("cupy", "cupy", array_api_compat.is_cupy_array, None),
+    Library("cupy", "cupy", array_api_compat.is_cupy_array, "paddlefocal.backends.cupy:loss"),
     Library(
         "dask", "dask", array_api_compat.is_dask_array, "paddlefocal.backends.dask:loss",
         kind="paddlefocal._kinds:dask_kind",

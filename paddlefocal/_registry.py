@@ -40,11 +40,12 @@ REFERENCE = Backend("reference", "", lambda _: True, reference_loss)
 
 
 def _builtin() -> tuple[Backend, ...]:
-    """The fast paths of the library table (read live: the table is the only list)."""
+    """The fast paths of the library table (read live: the table is the only list), then the paths
+    that only ``use()`` selects."""
     table = _libraries.LIBRARIES
-    return tuple(
-        Backend(t.name, t.module, t.is_array, t.path, t.namespace) for t in table if t.path
-    )
+    main = (Backend(t.name, t.module, t.is_array, t.path, t.namespace) for t in table if t.path)
+    forced = (Backend(n, t.module, t.is_array, p, t.namespace) for t in table for n, p in t.forced)
+    return (*main, *forced)
 
 
 _registered: list[Backend] = []  # register() calls, newest first

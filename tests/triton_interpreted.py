@@ -212,3 +212,42 @@ def test_each_write_flag_writes_only_its_output_and_the_same_values(dtype, write
 def test_an_empty_array_totals_zero():
     total, loss, grad = _run(np.empty(0, np.float32), np.empty(0, np.float32), 2.0)
     assert float(total) == 0.0 and loss.size == 0 and grad.size == 0
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
+def test_public_call_under_use_triton_equals_the_cpu_path(dtype, reduction):
+    """``with backends.use("triton")`` on CPU tensors: the public call runs the Triton kernel (counted)
+    and gives the CPU path's values and gradients, with a normalizer, soft and ignored labels, +-inf
+    logits, every gamma (a negative one takes the reference formulas, also in the triton path)."""
+    from paddlefocal.backends import _triton_kernel
+    from paddlefocal.backends import torch as torch_path
+
+    import paddlefocal.nn.functional as F
+    from paddlefocal import backends
+
+    ran = []
+    real = _triton_kernel.triton_kernel
+    torch_path._triton_kernel = lambda: lambda *a: ran.append(1) or real(*a)  # count the launches
+    g = torch.Generator().manual_seed(1)
+    x = (torch.randn(2000, generator=g) * 8).to(dtype)
+    y = torch.rand(2000, generator=g).to(dtype)
+    y[::3], y[1::7], y[2::11] = 1.0, 0.0, -100.0
+    x[:4] = torch.tensor([float("inf"), float("-inf"), 30.0, -95.0])
+    n = torch.tensor(3.5, dtype=dtype)
+    rtol = 2e-5 if dtype == torch.float32 else 1e-12
+    for gamma in (0.0, 0.5, 2.0, 3.7, -0.5):
+        xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+        want = F.sigmoid_focal_loss(xa, y, n, 0.25, gamma, reduction)
+        before = len(ran)
+        with backends.use("triton"):
+            assert backends.path_name(x) == "triton"
+            got = F.sigmoid_focal_loss(xb, y, n, 0.25, gamma, reduction)
+        assert len(ran) == before + (gamma >= 0)
+        torch.testing.assert_close(got, want, rtol=rtol, atol=0)
+        (want.sum()).backward()
+        (got.sum()).backward()
+        # Where the derivative's terms cancel (near its zero) both paths keep only the terms' ulps:
+        # an absolute slack of a few ulps of the largest gradient.
+        slack = 4 * rtol * float(xa.grad.abs().max())
+        torch.testing.assert_close(xb.grad, xa.grad, rtol=rtol * 4, atol=slack)
