@@ -7,6 +7,8 @@ True
 
 from __future__ import annotations
 
+import sys
+
 from . import nn
 from ._errors import InvalidArgumentError
 from ._loss import sigmoid_focal_loss
@@ -22,3 +24,9 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+if "torch" in sys.modules:
+    # torch.compile cannot trace an import: where torch is already loaded, its path is loaded now, so
+    # that the first loss of the process may be inside a compiled step. (Imported later, torch gets its
+    # path on the first eager call; nothing optional is ever imported here.)
+    from .backends import torch as _torch_path  # noqa: F401

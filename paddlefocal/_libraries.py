@@ -27,18 +27,8 @@ def load_target(target: Any) -> Any:
         return target
     module_name, _, attribute = target.partition(":")
     # sys.modules first: torch.compile traces a first call through here and cannot trace importlib.
-    module = sys.modules.get(module_name) or _import(module_name)
+    module = sys.modules.get(module_name) or importlib.import_module(module_name)
     return getattr(module, attribute)
-
-
-def _import(name: str) -> Any:
-    if name == "paddlefocal.backends.torch":
-        # A plain import statement, which torch.compile traces where it cannot trace importlib: the
-        # first loss of a process may be inside a compiled step.
-        import paddlefocal.backends.torch as torch_path
-
-        return torch_path
-    return importlib.import_module(name)
 
 
 @dataclass(frozen=True)
