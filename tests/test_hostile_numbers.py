@@ -175,3 +175,25 @@ def test_paddle_0d_alpha_and_gamma_get_their_gradients():
     assert pa.grad is not None and pg.grad is not None
     np.testing.assert_allclose(float(pa.grad), float(ta.grad), rtol=1e-5)
     np.testing.assert_allclose(float(pg.grad), float(tg.grad), rtol=1e-5)
+
+
+def test_paddle_to_static_works_in_a_process_that_never_imported_torch():
+    """``paddle.jit.to_static`` around the loss, torch never imported: the value of the eager call."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+import numpy as np
+import paddle
+import paddlefocal.nn.functional as F
+f = paddle.jit.to_static(lambda x, y: F.sigmoid_focal_loss(x, y))
+x = paddle.to_tensor(np.array([[0.5, -1.0, 3.0]], np.float32))
+y = paddle.to_tensor(np.array([[1.0, 0.0, 0.0]], np.float32))
+assert "torch" not in sys.modules
+print(float(f(x, y)), float(F.sigmoid_focal_loss(x, y)))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    static, eager = map(float, done.stdout.split()[-2:])
+    assert static == pytest.approx(eager, rel=1e-6) and eager > 0
