@@ -280,5 +280,6 @@ def test_runtime_table_holds_only_what_the_runtime_reads():
         "namespace",
         "namespace_per_type",
         "kind",
+        "forced",
     ]
     assert set(FACTS) == {library.name for library in LIBRARIES}
