@@ -187,6 +187,7 @@ def test_importing_and_using_paddlefocal_on_numpy_imports_no_framework():
 def test_version_is_exposed():
     assert paddlefocal.__version__.count(".") == 2
     assert set(paddlefocal.__all__) == {
+        "InvalidArgumentError",
         "__version__",
         "get_num_threads",
         "nn",
