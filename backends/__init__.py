@@ -20,6 +20,7 @@ Examples
 
 from paddlefocal._call import PATH_API, Call
 from paddlefocal._cli.info import info
+from paddlefocal._driver import Kernel, kernel_path
 from paddlefocal._plugin import ENTRY_POINT_GROUP, Backend, Path
 from paddlefocal._registry import (
     REFERENCE,
@@ -37,8 +38,10 @@ __all__ = [
     "REFERENCE",
     "Backend",
     "Call",
+    "Kernel",
     "Path",
     "info",
+    "kernel_path",
     "namespace_for",
     "path_name",
     "register",
