@@ -155,7 +155,10 @@ def run(
     if keep:
         result = shaped
         if call.normalizer is not None:
-            with np.errstate(all="ignore"):  # Paddle's inf or nan for a zero normalizer
+            if isinstance(result, np.ndarray):
+                with np.errstate(all="ignore"):  # Paddle's inf or nan for a zero normalizer
+                    result /= call.normalizer
+            else:  # np.errstate is NumPy's alone (and torch.compile cannot trace it)
                 result /= call.normalizer
     else:
         result = reduce_total(call, _add(totals), n)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import sys
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -250,6 +251,7 @@ def reference_loss(call: Call) -> Array:
     """The reference path: the stable per-element loss, the normalizer, the reduction."""
     # The formulas' discarded branches (0 * inf at infinite logits) and Paddle's division by a zero
     # normalizer are quiet, whatever NumPy error state the caller set.
-    with np.errstate(all="ignore"):
+    quiet = np.errstate(all="ignore") if isinstance(call.logit, np.ndarray) else nullcontext()
+    with quiet:  # NumPy's error state only: torch.compile cannot trace np.errstate
         loss = focal_elementwise(call.xp, call.logit, call.label, call.alpha, call.gamma)
         return apply_normalizer_and_reduction(call.xp, loss, call.normalizer, call.reduction)
