@@ -42,4 +42,7 @@ def run(rank: int, world: int, port: int, out: str) -> None:
     dist.all_reduce(total)
     if rank == 0:
         np.savez(out, loss=(total / world).numpy(), grad=model.weight.grad.numpy())
+    # Both ranks leave together: a rank that tears gloo down while its peer is still busy can make the
+    # peer's transport threads abort the process.
+    dist.barrier()
     dist.destroy_process_group()
