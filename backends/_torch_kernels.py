@@ -1,7 +1,8 @@
 """torch kernels: the loss and ``d loss / d logit`` of a flat block, in one pass that shares every term.
 
-Two kernels of the driver's contract (``paddlefocal._driver``):
+Three kernels of the driver's contract (``paddlefocal._driver``):
 
+- ``tiny_kernel``, for CPU tensors of up to 16 elements: NumPy's scalar loop in double precision.
 - ``blocked_kernel``, for eager CPU tensors: a block of the common case (labels in [0, 1],
   ``|logit| <= 80`` in float32 or 700 in float64, where ``1 - p_t >= sigmoid(-|logit|)`` is a normal
   number) takes short formulas, one for hard labels and one for soft ones; any other block is declined
@@ -17,7 +18,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as tnf
 
-__all__ = ["CPU_BLOCK", "LOGIT_LIMIT", "blocked_kernel", "branch_free_kernel"]
+from . import numpy as _numpy
+
+__all__ = [
+    "CPU_BLOCK",
+    "LOGIT_LIMIT",
+    "TINY",
+    "blocked_kernel",
+    "branch_free_kernel",
+    "tiny_kernel",
+]
 
 #: Elements per block on the CPU: large enough that the per-operation overhead is amortized, small
 #: enough that a block's temporaries stay in the L2 cache.
@@ -27,6 +37,24 @@ CPU_BLOCK = 1 << 16
 LOGIT_LIMIT = {torch.float32: 80.0, torch.float64: 700.0}
 
 Tensor = torch.Tensor
+
+#: Up to this many elements of a CPU tensor, NumPy's scalar loop beats a dozen tensor operations.
+TINY = _numpy.TINY
+
+
+def tiny_kernel(
+    x: Tensor, y: Tensor, alpha: float, gamma: float, loss: Tensor | None, dlogit: Tensor | None
+) -> float | None:
+    """A few elements of CPU tensors: NumPy's scalar loop, writing through host views of the outputs
+    (fresh tensors of the driver's, so ``numpy()`` shares their memory)."""
+    return _numpy.tiny_kernel(
+        x,
+        y,
+        alpha,
+        gamma,
+        None if loss is None else loss.numpy(),
+        None if dlogit is None else dlogit.numpy(),
+    )
 
 
 def _mul(a: Tensor, b: Tensor, dest: Tensor | None) -> Tensor:
@@ -45,7 +73,8 @@ def _block_kind(x: Tensor, y: Tensor) -> int:
     """0: not the common case; 1: common, hard labels only; 2: common with soft labels."""
     # y - y*y is >= 0 exactly for labels in [0, 1] (and nan for nan), and > 0 for soft labels.
     soft = torch.addcmul(y, y, y, value=-1.0)
-    lo_x, hi_x, lo_s, hi_s = torch.stack([*torch.aminmax(x), *torch.aminmax(soft)]).tolist()
+    # item() each (1 us for four) rather than stack and tolist (9 us).
+    lo_x, hi_x, lo_s, hi_s = (v.item() for v in (*torch.aminmax(x), *torch.aminmax(soft)))
     limit = LOGIT_LIMIT[x.dtype]
     # A nan fails every comparison: such blocks are declined, and the reference propagates it.
     if -limit <= lo_x and hi_x <= limit and lo_s >= 0.0:

@@ -7,10 +7,11 @@ vectorized), two divisions, 15 cheap passes and one reduction, written with ``ou
 scratch buffers. A block holding anything outside the common case (a non-finite logit, a label outside
 [0, 1] such as Paddle's -100, a subnormal ``exp(-|x|)`` or, for gamma != 0, a subnormal ``1 - p_t``) is
 declined, and the driver serves it with the reference formulas. Tiny blocks (up to 16 elements) take a
-scalar loop in double precision, where a ufunc call would cost more than the arithmetic.
+scalar loop in double precision, where a ufunc call would cost more than the arithmetic; torch's CPU
+path takes that loop too, with ``d loss / d logit``.
 
-The kernels compute the loss only: NumPy has no autograd, so a block asked for ``d loss / d logit``
-is declined too (the reference formulas then give it).
+The block kernel computes the loss only: NumPy has no autograd, so a block asked for
+``d loss / d logit`` is declined (the reference formulas then give it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import importlib
 import math
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -208,35 +210,45 @@ def block_kernel(
 
 
 def tiny_kernel(
-    x: np.ndarray,
-    y: np.ndarray,
+    x: Any,
+    y: Any,
     alpha: float,
     gamma: float,
     loss: np.ndarray | None,
     dlogit: np.ndarray | None,
 ) -> float | None:
-    """The driver's kernel for a few elements: the same stable terms, in double precision."""
-    if dlogit is not None:
-        return None
-    losses = []
-    exp, log1p, inf = math.exp, math.log1p, math.inf
+    """The driver's kernel for a few elements, and ``d loss / d logit``: the stable terms in double
+    precision on Python floats, each result rounded once into the dtype. ``x`` and ``y`` need only
+    ``tolist`` (torch's CPU path passes tensors, and NumPy views of its outputs)."""
+    losses, grads = [], []
+    exp, log1p, tanh, inf = math.exp, math.log1p, math.tanh, math.inf
     for xi, yi in zip(x.tolist(), y.tolist(), strict=True):
         if not (0.0 <= yi <= 1.0 and -inf < xi < inf):
             return None
+        # e = exp(-|x|); s, sn = sigmoid(x), sigmoid(-x), each from terms that do not cancel.
         e = exp(-abs(xi))
         inv = 1.0 / (1.0 + e)
-        if xi >= 0.0:
-            ce = log1p(e) + xi * (1.0 - yi)
-            q = inv * (1.0 - yi) + e * inv * yi
-        else:
-            ce = log1p(e) - xi * yi
-            q = e * inv * (1.0 - yi) + inv * yi
+        s, sn = (inv, e * inv) if xi >= 0.0 else (e * inv, inv)
+        ce = log1p(e) + max(xi * (1.0 - yi), -xi * yi)
+        q = s * (1.0 - yi) + sn * yi  # 1 - p_t
         # A subnormal double 1 - p_t has lost digits that its power would show.
         if q < 2.2250738585072014e-308 and gamma != 0.0:
             return None
-        losses.append((alpha * yi + (1.0 - alpha) * (1.0 - yi)) * q**gamma * ce)
+        alpha_t = alpha * yi + (1.0 - alpha) * (1.0 - yi)
+        losses.append(alpha_t * q**gamma * ce)
+        if dlogit is not None:
+            # d ce / dx = s - y, near x = 0 as 0.5 tanh(x / 2) + (0.5 - y): the digits that s,
+            # rounded near 1/2, has lost. d q / dx = s sn (1 - 2y).
+            dce = 0.5 * tanh(0.5 * xi) + (0.5 - yi) if abs(xi) < 1.0 else s * (1.0 - yi) - sn * yi
+            if gamma == 0.0:
+                grads.append(alpha_t * dce)
+            else:
+                dq = s * sn * (1.0 - 2.0 * yi)
+                grads.append(alpha_t * q ** (gamma - 1.0) * (gamma * dq * ce + q * dce))
     if loss is not None:
         loss[...] = losses
+    if dlogit is not None:
+        dlogit[...] = grads
     return math.fsum(losses)
 
 

@@ -31,7 +31,7 @@ from paddlefocal._driver import Kernel, run, serves
 from paddlefocal._reference import apply_normalizer_and_reduction, focal_elementwise
 from paddlefocal._typing import Reduction
 
-from ._torch_kernels import CPU_BLOCK, blocked_kernel, branch_free_kernel
+from ._torch_kernels import CPU_BLOCK, TINY, blocked_kernel, branch_free_kernel, tiny_kernel
 
 __all__ = ["CPU_BLOCK", "FocalLoss", "FocalLossJvp", "loss", "triton_loss"]
 
@@ -50,12 +50,13 @@ def _kernel(x: torch.Tensor, forced: bool) -> tuple[Kernel, int | None] | None:
         return branch_free_kernel, None
     # A tensor that vmap batches (there is no public test for one) cannot be written into the
     # driver's outputs: the reference formulas, in plain operations, are vmapped instead.
-    if torch._C._functorch.is_functorch_wrapped_tensor(x):
+    if _wrapped(x):
         return None
     if forced or (_TRITON and x.device.type in ("cuda", "xpu")):
         return _triton_kernel(), None
     if x.device.type == "cpu":
-        return blocked_kernel, CPU_BLOCK
+        # A few elements: a scalar loop on the host beats a dozen tensor operations' fixed costs.
+        return (tiny_kernel, None) if x.numel() <= TINY else (blocked_kernel, CPU_BLOCK)
     return branch_free_kernel, None
 
 
@@ -170,6 +171,11 @@ class FocalLossJvp(FocalLoss):
 # Function.apply binds its arguments to forward's signature on every call; inspect.signature would
 # rebuild it each time (17 us, more than the seed's whole loss), unless the function carries it.
 FocalLoss.forward.__signature__ = inspect.signature(FocalLoss.forward)  # type: ignore[attr-defined]
+# Outside torch.func and torch.compile, with every argument given positionally, that binding (another
+# 20-40 us) changes nothing: the eager call goes to the base class's apply, which autograd's Function
+# itself calls once it has bound them.
+_eager_apply = super(torch.autograd.Function, FocalLossJvp).apply
+_wrapped = torch._C._functorch.is_functorch_wrapped_tensor
 
 
 def _dual(tensor: torch.Tensor | None) -> bool:
@@ -199,8 +205,10 @@ def _apply(call: Call, forced: bool) -> torch.Tensor:
     ):
         # Nothing to differentiate: the forward alone, without an autograd node.
         result = _forward(call, False, forced)[0]
-    else:
+    elif _wrapped(logit) or _wrapped(label):  # a tensor left over from a torch.func transform
         result = FocalLossJvp.apply(*args)[0]
+    else:
+        result = _eager_apply(*args)[0]
     return result
 
 

@@ -201,7 +201,7 @@ def reduce_total(call: Call, total: Any, n: int) -> Array:
     xp, dtype = call.xp, call.logit.dtype
     normalizer = call.normalizer
     if type(total) is float:
-        # Host arithmetic (NumPy): the normalizer is a 0-D NumPy array.
+        # Host arithmetic (a kernel on the host: NumPy, or a few elements of a CPU tensor).
         value = total
         if call.reduction == "mean":
             value = value / n if n else math.nan
@@ -212,6 +212,8 @@ def reduce_total(call: Call, total: Any, n: int) -> Array:
             else:
                 with np.errstate(all="ignore"):  # inf or nan, as IEEE division by a signed zero
                     value = float(np.float64(value) / np.float64(divisor))
+        if not isinstance(call.logit, np.ndarray):
+            return xp.asarray(value, dtype=dtype)
         if -_MAX[dtype] <= value <= _MAX[dtype]:
             return np.asarray(value, dtype=dtype)
         with np.errstate(all="ignore"):  # an infinite result is the answer, whatever the caller set

@@ -45,6 +45,7 @@ def _torch_kernels() -> dict[str, Callable[..., Any]]:
         return lb[:1].sum(dtype=torch.float64)
 
     return {
+        "torch-tiny": k.tiny_kernel,
         "torch-blocked": k.blocked_kernel,
         "torch-blocked-soft-formula": mixed,
         "torch-branch-free": k.branch_free_kernel,
@@ -54,7 +55,8 @@ def _torch_kernels() -> dict[str, Callable[..., Any]]:
 #: name -> (library, where it must accept every element of the common case, forms d/dlogit)
 KERNELS = {
     "numpy-block": ("numpy", "common", False),
-    "numpy-tiny": ("numpy", "common", False),
+    "numpy-tiny": ("numpy", "common", True),
+    "torch-tiny": ("torch", "common", True),
     "torch-blocked": ("torch", "common", True),
     "torch-blocked-soft-formula": ("torch", "common-soft", True),
     "torch-branch-free": ("torch", "all", True),
