@@ -84,18 +84,6 @@ def cpu(_: Any) -> str:
     return "cpu"
 
 
-def is_traced_python_int(value: Any) -> bool:
-    """Whether ``value`` is a Python int as ``jax.jit`` traces it: a weakly typed integer 0-D tracer.
-
-    Eagerly ``alpha=2`` is accepted; passed as an argument of a jitted function it arrives as such a
-    tracer, and must be accepted the same way. An integer array the caller made stays refused.
-    """
-    aval = getattr(value, "aval", None)
-    return bool(getattr(aval, "weak_type", False)) and np.issubdtype(
-        np.dtype(value.dtype), np.integer
-    )
-
-
 def _torch_inspect(strided: Any) -> Callable[[Any, str], None]:
     def inspect(value: Any, argname: str) -> None:
         if value.is_nested:

@@ -54,7 +54,8 @@ def sigmoid_focal_loss(
     alpha : int, float or 0-D array, optional
         Weight of the positive class; the negative class gets ``1 - alpha``. Finite, and at most half
         the largest number of ``logit``'s dtype in magnitude (so that ``2 alpha - 1`` is finite). A
-        0-D array is checked like a number where its value is known; a traced one (under
+        0-D array of an integer or floating dtype is cast to ``logit``'s dtype (as Paddle casts it)
+        and checked like a number where its value is known; a traced one (under
         ``jax.jit``) or a lazy one (Dask) cannot be, and a nan there gives a nan loss. Default 0.25.
     gamma : int, float or 0-D array, optional
         Focusing parameter; ``gamma = 0`` is the alpha-weighted binary cross-entropy. The same rules
@@ -86,12 +87,12 @@ def sigmoid_focal_loss(
         not an array of a supported library (a list, a NumPy scalar, an object with
         ``__array_namespace__`` but no ``dtype``); if the arrays come from different libraries; if
         ``logit``'s or ``label``'s dtype is not float32 or float64, or ``label``'s differs from
-        ``logit``'s.
+        ``logit``'s; if ``alpha`` or ``gamma`` is a list or a tuple (Paddle broadcasts one).
     TypeError
         If ``logit`` or ``label`` is a masked array, an ``np.matrix``, or a sparse or nested torch
         tensor; if ``normalizer`` is not an array (a Python number, say), is complex, or is an
         integer or bool array of shape ``[1]`` (Paddle's TypeError); if ``alpha`` or ``gamma`` is
-        not an int, a float or a 0-D floating array (a bool, say).
+        not an int, a float or a 0-D integer or floating array (a bool or a complex, say).
 
     Notes
     -----

@@ -18,7 +18,7 @@ import numpy as np
 from . import _errors as errors
 from ._call import Call
 from ._errors import FN, InvalidArgumentError, describe, type_name
-from ._kinds import KINDS, Kind, cpu, is_array, is_traced_python_int, kind_of
+from ._kinds import KINDS, Kind, cpu, is_array, kind_of
 from ._typing import Array, Namespace, Reduction, Scalar
 
 REDUCTIONS = ("sum", "mean", "none")
@@ -137,6 +137,8 @@ def _dtype_in(xp: Namespace, dtype: Any, names: tuple[str, ...]) -> bool:
 
 _INTEGRAL = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 _FLOATING = ("float16", "bfloat16", "float32", "float64")
+#: The dtypes an alpha or gamma array may have (besides float32 and float64).
+_REAL = _INTEGRAL[1:] + _FLOATING[:2]
 
 
 def _refuse_dtype(
@@ -194,8 +196,11 @@ def _scalar(kind: Kind, value: Any, argname: str, logit: Array, limit: float) ->
         _check_magnitude(number, value, argname, limit, logit.dtype)
         return number
     if not is_array(value):
-        raise TypeError(
-            f"{FN}: '{argname}' must be an int, a float or a 0-D floating array, but received "
+        # A list or tuple ([0.5]): Paddle broadcasts it as a tensor, or raises ValueError where it
+        # does not broadcast; complex numbers: Paddle drops the imaginary part.
+        error = InvalidArgumentError if isinstance(value, (list, tuple)) else TypeError
+        raise error(
+            f"{FN}: '{argname}' must be an int, a float or a 0-D real array, but received "
             f"{describe(value)}"
         )
     xp = kind.namespace
@@ -205,16 +210,20 @@ def _scalar(kind: Kind, value: Any, argname: str, logit: Array, limit: float) ->
             f"{FN}: '{argname}' must be a number or a 0-D array, but received an array of "
             f"shape {tuple(value.shape)}"
         )
-    if not is_traced_python_int(value):
-        # jax.jit traces alpha=2 as an integer 0-D tracer, accepted as the same call is eagerly.
-        if not _is_float(xp, value.dtype):
-            _refuse_dtype(argname, value.dtype, TypeError)
-        # A 0-D array is held to the rules of a number where its value can be read now; a traced
-        # (jax.jit, torch.compile) or lazy (Dask) one cannot be checked without computing it.
-        now = None if other.read is None else other.read(value)
-        if now is not None:
-            _check_magnitude(now, value, argname, limit, logit.dtype)
-    return value if value.dtype == logit.dtype else xp.astype(value, logit.dtype)
+    dtype = value.dtype
+    # Any integer or floating 0-D array is cast to logit's dtype, as Paddle's to_tensor casts it
+    # (jax.jit traces alpha=2 as an integer 0-D tracer); bool is refused as alpha=True is.
+    if not (_is_float(xp, dtype) or _dtype_in(xp, dtype, _REAL)):
+        raise TypeError(
+            f"{FN}: '{argname}' must be a 0-D array of an integer or floating dtype (not bool "
+            f"or complex), but received dtype {dtype}"
+        )
+    # A 0-D array is held to the rules of a number where its value can be read now; a traced
+    # (jax.jit, torch.compile) or lazy (Dask) one cannot be checked without computing it.
+    now = None if other.read is None else other.read(value)
+    if now is not None:
+        _check_magnitude(now, value, argname, limit, logit.dtype)
+    return value if dtype == logit.dtype else xp.astype(value, logit.dtype)
 
 
 def _check_magnitude(number: float, value: Any, argname: str, limit: float, dtype: Any) -> None:

@@ -335,10 +335,12 @@ def test_jax_python_numbers_traced_under_jit_are_accepted_as_eagerly(jax, alpha,
     eager = F.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma)
     assert traced.dtype == x.dtype
     np.testing.assert_allclose(traced, eager, rtol=1e-14)
-    with pytest.raises(TypeError, match="'alpha' must have dtype float32 or float64"):
-        jax.jit(lambda a, b, al: F.sigmoid_focal_loss(a, b, alpha=al))(
-            x, y, jnp.asarray(alpha, jnp.int32)
-        )
+    # An integer 0-D array the caller made is cast too, as Paddle casts a 0-D integer tensor.
+    made = jax.jit(lambda a, b, al: F.sigmoid_focal_loss(a, b, alpha=al, gamma=gamma))(
+        x, y, jnp.asarray(alpha, jnp.int32)
+    )
+    as_int = F.sigmoid_focal_loss(x, y, alpha=int(alpha), gamma=gamma)
+    np.testing.assert_allclose(made, as_int, rtol=1e-14)
 
 
 def test_jax_gradients_finite_at_saturation_in_both_modes(jax):

@@ -196,13 +196,14 @@ def test_label_dtype_without_a_kernel_is_invalid_argument_where_paddle_raises_ru
     assert isinstance(ours.value, ValueError) and not isinstance(ours.value, RuntimeError)
 
 
-def test_python_number_normalizer_is_a_clear_type_error():
+@pytest.mark.parametrize("number", [2.0, 2, 2 + 0j])
+def test_python_number_normalizer_is_a_clear_type_error(number):
     paddle, PF = _pd()
     x = np.zeros((2, 3), np.float32)
     with pytest.raises(AttributeError):  # Paddle fails deep inside
-        PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(x), 2.0)
+        PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(x), number)
     with pytest.raises(TypeError, match="'normalizer' must be None or an array"):
-        F.sigmoid_focal_loss(x, x, normalizer=2.0)
+        F.sigmoid_focal_loss(x, x, normalizer=number)
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
@@ -214,12 +215,22 @@ def test_non_finite_alpha_gamma_are_refused_where_paddle_returns_nan(bad):
         F.sigmoid_focal_loss(x, y, alpha=bad)
 
 
-def test_bool_alpha_is_refused_where_paddle_takes_it_as_a_number():
-    x = np.zeros((2, 3), np.float32)
-    y = np.ones((2, 3), np.float32)
-    assert np.isfinite(paddle_loss(x, y, None, True, 2.0, "sum"))
-    with pytest.raises(TypeError, match="'alpha' must be an int or a float"):
-        F.sigmoid_focal_loss(x, y, alpha=True)
+@pytest.mark.parametrize("argname", ["alpha", "gamma"])
+@pytest.mark.parametrize("kind", ["python", "numpy", "torch"])
+def test_bool_alpha_is_refused_where_paddle_takes_it_as_a_number(argname, kind):
+    paddle, PF = _pd()
+    torch = pytest.importorskip("torch")
+    x = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32)
+    y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
+    one = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: 1.0})
+    for flag in (True, paddle.to_tensor(np.asarray(True))):
+        theirs = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: flag})
+        np.testing.assert_array_equal(theirs.numpy(), one.numpy())  # taken as 1
+    given = {"python": True, "numpy": np.asarray(True), "torch": torch.tensor(True)}[kind]
+    if kind == "torch":
+        x, y = torch.tensor(x), torch.tensor(y)
+    with pytest.raises(TypeError, match=f"'{argname}' must be a"):
+        F.sigmoid_focal_loss(x, y, **{argname: given})
 
 
 def test_non_finite_0d_alpha_is_refused_where_paddle_returns_nan():
@@ -341,3 +352,103 @@ def test_ignored_label_is_zero_under_a_fractional_gamma_where_paddle_gives_nan(d
         assert (xt.grad[0, :3] == 0).all()
         if requires[1]:
             assert (yt.grad[0, :3] == 0).all()
+
+
+@pytest.mark.parametrize(
+    ("dtype", "label", "logit"),
+    [(np.float32, -1e-8, -20.0), (np.float32, -1e-30, -80.0), (np.float64, -1e-30, -80.0)],
+)
+@pytest.mark.parametrize("gamma", [0.5, 1.5])
+def test_tiny_negative_label_is_nan(dtype, label, logit, gamma):
+    """1 - p_t = s (1 - y) + s' y is negative where sigmoid(x) < -y: its fractional power is
+    undefined. Paddle's 1 - (p y + (1 - p)(1 - y)) rounds 1 - p and 1 - y to 1, so its 1 - p_t is 0."""
+    torch = pytest.importorskip("torch")
+    s = 1 / (1 + np.exp(-logit))
+    assert s * (1 - label) + (1 - s) * label < 0
+    # The second element: label -1e-4, where Paddle's 1 - p_t is negative too; the third agrees.
+    x = np.array([[logit, -20.0, 2.0]], dtype)
+    y = np.array([[label, -1e-4, label]], dtype)
+    theirs, p_dx, _, _ = paddle_loss(x, y, None, 0.25, gamma, "none", grads=True)
+    assert theirs[0, 0] == 0 and p_dx[0, 0] == (-np.inf if gamma < 1 else 0.0)
+    assert np.isnan(theirs[0, 1]) and np.isnan(p_dx[0, 1])
+    for name in ("numpy", "torch"):
+        lib_ = lib(name)
+        ours = lib_.to_numpy(
+            F.sigmoid_focal_loss(lib_.from_numpy(x), lib_.from_numpy(y), None, 0.25, gamma, "none")
+        )
+        assert np.isnan(ours[0, :2]).all()
+        np.testing.assert_allclose(ours[0, 2], theirs[0, 2], rtol=1e-5)
+    xt = torch.tensor(x, requires_grad=True)
+    F.sigmoid_focal_loss(xt, torch.tensor(y), None, 0.25, gamma, "sum").backward()
+    assert torch.isnan(xt.grad[0, :2]).all()
+    np.testing.assert_allclose(xt.grad[0, 2].item(), p_dx[0, 2], rtol=1e-5)
+
+
+@pytest.mark.parametrize("argname", ["alpha", "gamma"])
+@pytest.mark.parametrize("given", [[0.5], (0.5,), np.array([0.5], np.float32)])
+def test_alpha_list_is_refused(argname, given):
+    """The docs: alpha and gamma are int or float. Paddle's to_tensor makes a list, a tuple or a
+    [1] array a [1] tensor and broadcasts it (a 0-D logit's 'none' result then has shape [1])."""
+    paddle, PF = _pd()
+    x = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32)
+    y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
+    arg = paddle.to_tensor(given) if isinstance(given, np.ndarray) else given
+    theirs = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: arg})
+    as_number = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: 0.5})
+    np.testing.assert_allclose(theirs.numpy(), as_number.numpy(), rtol=1e-6)
+    if argname == "alpha":
+        x0, y0 = paddle.to_tensor(np.float32(0.3)), paddle.to_tensor(np.float32(1.0))
+        assert PF.sigmoid_focal_loss(x0, y0, alpha=arg, reduction="none").shape == [1]
+        # per class, along the last axis
+        per_class = PF.sigmoid_focal_loss(
+            paddle.to_tensor(x), paddle.to_tensor(y), alpha=[0.25, 0.5, 0.75], reduction="none"
+        )
+        assert per_class.shape == [2, 3]
+    with pytest.raises(ValueError, match=f"'{argname}' must be") as ours:
+        F.sigmoid_focal_loss(x, y, **{argname: given})
+    assert isinstance(ours.value, TypeError) == (not isinstance(given, np.ndarray))
+    with pytest.raises(ValueError):  # Paddle, where it does not broadcast
+        PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: [0.5, 0.5]})
+
+
+@pytest.mark.parametrize("argname", ["alpha", "gamma"])
+@pytest.mark.parametrize("kind", ["python", "numpy", "torch"])
+def test_complex_alpha_gamma_are_refused(argname, kind):
+    """Paddle's to_tensor(alpha, dtype=float32) drops the imaginary part: 0.5+1j is taken as 0.5."""
+    paddle, PF = _pd()
+    torch = pytest.importorskip("torch")
+    x = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32)
+    y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
+    value = 0.5 + 1j
+    theirs = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: value})
+    zero_d = paddle.to_tensor(np.asarray(value, np.complex64))
+    theirs_0d = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: zero_d})
+    real = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: 0.5})
+    np.testing.assert_array_equal(theirs.numpy(), real.numpy())
+    np.testing.assert_array_equal(theirs_0d.numpy(), real.numpy())
+    if kind == "torch":
+        x, y = torch.tensor(x), torch.tensor(y)
+        given = torch.tensor(value, dtype=torch.complex64)
+    else:
+        given = value if kind == "python" else np.asarray(value, np.complex64)
+    with pytest.raises(TypeError, match=f"'{argname}' must be"):
+        F.sigmoid_focal_loss(x, y, **{argname: given})
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_complex_normalizer_is_refused(dtype):
+    """The docs: float32 or float64, and the result of logit's dtype; Paddle's divide promotes."""
+    paddle, PF = _pd()
+    torch = pytest.importorskip("torch")
+    x = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32)
+    y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
+    for shape in [(), (1,)]:
+        n = np.full(shape, 2 + 1j, dtype)
+        theirs = PF.sigmoid_focal_loss(
+            paddle.to_tensor(x), paddle.to_tensor(y), paddle.to_tensor(n)
+        )
+        assert str(theirs.dtype) == f"paddle.{dtype}" and theirs.numpy().imag != 0
+        with pytest.raises(TypeError, match="'normalizer' must have dtype float32 or float64"):
+            F.sigmoid_focal_loss(x, y, normalizer=n)
+        with pytest.raises(TypeError, match="'normalizer' must have dtype float32 or float64"):
+            F.sigmoid_focal_loss(torch.tensor(x), torch.tensor(y), normalizer=torch.tensor(n))

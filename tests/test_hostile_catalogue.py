@@ -114,7 +114,7 @@ def _rows_alpha_gamma(a, x, y):
         ("alpha-0d-nan", (x, y), {"alpha": a(np.nan)}, ValueError, "'alpha'"),
         ("alpha-0d-1e300-float64-in-float32", (x, y), {"alpha": a(1e300, np.float64)}, ValueError, "'alpha'"),
         ("alpha-1d-array", (x, y), {"alpha": a([0.25, 0.5])}, ValueError, "'alpha'"),
-        ("alpha-int-array", (x, y), {"alpha": a(1, np.int64)}, TypeError, "'alpha'"),
+        ("alpha-bool-array", (x, y), {"alpha": a(True, bool)}, TypeError, "'alpha'"),
         ("gamma-False", (x, y), {"gamma": False}, TypeError, "'gamma'"),
         ("gamma-nan", (x, y), {"gamma": float("nan")}, ValueError, "'gamma'"),
         ("gamma--inf", (x, y), {"gamma": -float("inf")}, ValueError, "'gamma'"),

@@ -52,6 +52,8 @@ CASES = [
     ("alpha-None", X, Y, {"alpha": None}, None),
     ("alpha-[2]", X, Y, {"alpha": np.ones(2, np.float32)}, None),
     ("gamma-[2]", X, Y, {"gamma": np.ones(2, np.float32)}, None),
+    ("alpha-list-[0.5,0.5]", X, Y, {"alpha": [0.5, 0.5]}, None),
+    ("gamma-tuple-(2,2)", X, Y, {"gamma": (2.0, 2.0)}, None),
     (
         "alpha-10**400",
         X,

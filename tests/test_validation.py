@@ -228,8 +228,8 @@ def test_alpha_gamma_non_finite_are_value_errors(argname, bad):
 def test_alpha_gamma_arrays_must_be_0d_floating_same_library(argname):
     with pytest.raises(ValueError, match=f"'{argname}' must be a number or a 0-D array"):
         F.sigmoid_focal_loss(X, Y, **{argname: np.ones(2, np.float32)})
-    with pytest.raises(TypeError, match=f"'{argname}' must have dtype float32 or float64"):
-        F.sigmoid_focal_loss(X, Y, **{argname: np.asarray(1, np.int64)})
+    with pytest.raises(TypeError, match=f"'{argname}' must be a 0-D array of an integer or float"):
+        F.sigmoid_focal_loss(X, Y, **{argname: np.asarray(True)})
     torch = pytest.importorskip("torch")
     with pytest.raises(TypeError, match=f"'{argname}' must be an array of the same library"):
         F.sigmoid_focal_loss(X, Y, **{argname: torch.tensor(0.5)})
@@ -245,6 +245,45 @@ def test_alpha_gamma_0d_arrays_are_accepted(lib_, argname):
         F.sigmoid_focal_loss(x, y, **{argname: lib_.from_numpy(np.asarray(value))})
     )
     np.testing.assert_allclose(with_array, with_number, rtol=1e-14)
+
+
+@pytest.mark.parametrize("argname", ["alpha", "gamma"])
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "float16"])
+def test_alpha_gamma_0d_integer_arrays_are_cast_as_paddle_casts_them(lib_, paddle, argname, dtype):
+    """Paddle's ``to_tensor(alpha, dtype=logit.dtype)`` casts a 0-D integer (or half) tensor."""
+    import paddle.nn.functional as PF
+
+    if dtype == "float16" and lib_.name in ("array-api-strict", "dask"):
+        pytest.skip(f"{lib_.name}'s namespace has no float16")
+    x = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32)
+    y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.5]], np.float32)
+    value = np.asarray(3 if argname == "alpha" else 1, dtype)
+    theirs = PF.sigmoid_focal_loss(
+        paddle.to_tensor(x), paddle.to_tensor(y), **{argname: paddle.to_tensor(value)}
+    ).numpy()
+    ours = F.sigmoid_focal_loss(
+        lib_.from_numpy(x), lib_.from_numpy(y), **{argname: lib_.from_numpy(value)}
+    )
+    assert lib_.to_numpy(ours).dtype == np.float32
+    np.testing.assert_allclose(lib_.to_numpy(ours), theirs, rtol=1e-6)
+
+
+def test_paddle_tensors_0d_integer_alpha_gamma_normalizer_are_cast_as_paddle_casts_them(paddle):
+    import paddle.nn.functional as PF
+
+    x = paddle.to_tensor(np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32))
+    y = paddle.to_tensor(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.5]], np.float32))
+    for kwargs in (
+        {"alpha": paddle.to_tensor(np.asarray(3, np.int64))},
+        {"gamma": paddle.to_tensor(np.asarray(1, np.int32))},
+        {"normalizer": paddle.to_tensor(np.asarray(2, np.int64))},
+    ):
+        theirs = PF.sigmoid_focal_loss(x, y, **kwargs)
+        ours = F.sigmoid_focal_loss(x, y, **kwargs)
+        assert ours.dtype == paddle.float32
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+    with pytest.raises(TypeError, match="'gamma' must be a 0-D array of an integer or floating"):
+        F.sigmoid_focal_loss(x, y, gamma=paddle.to_tensor(np.asarray(True)))
 
 
 def test_mixed_libraries_are_a_type_error():
