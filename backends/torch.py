@@ -150,6 +150,13 @@ class FocalLossJvp(FocalLoss):
     """The same with the forward-mode rule, for ``torch.func`` and ``torch.autograd.forward_ad``."""
 
     @staticmethod
+    def forward(*args: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        # apply binds its arguments to this signature on every call: ``*args`` binds in a few
+        # microseconds, eight named parameters in 10-20 (Dynamo, which needs the names, never
+        # traces this class).
+        return FocalLoss.forward(*args)
+
+    @staticmethod
     def jvp(ctx: Any, *tangents: Any) -> tuple[torch.Tensor, None]:
         logit, label, normalizer, alpha, gamma, _ = _unpack(ctx)
         t_logit, t_label, t_norm, t_alpha, t_gamma = tangents[:5]
@@ -171,6 +178,7 @@ class FocalLossJvp(FocalLoss):
 # Function.apply binds its arguments to forward's signature on every call; inspect.signature would
 # rebuild it each time (17 us, more than the seed's whole loss), unless the function carries it.
 FocalLoss.forward.__signature__ = inspect.signature(FocalLoss.forward)  # type: ignore[attr-defined]
+FocalLossJvp.forward.__signature__ = inspect.signature(FocalLossJvp.forward)  # type: ignore[attr-defined]
 # Outside torch.func and torch.compile, with every argument given positionally, that binding (another
 # 20-40 us) changes nothing: the eager call goes to the base class's apply, which autograd's Function
 # itself calls once it has bound them.
