@@ -152,8 +152,11 @@ def _dask_inspect(value: Any, argname: str) -> None:
         )
 
 
-def torch_kind(namespace: Namespace) -> Kind:
+def torch_kind(_: Any) -> Kind:
     """torch tensors: their own device, values read unless traced, sparse and nested refused."""
+    # array-api-compat's torch namespace by name: its array_namespace() goes through lru_cache'd
+    # helpers, which torch.compile warns about when a compiled call is the first to see a tensor.
+    import array_api_compat.torch as namespace
     import torch
 
     inspect = _torch_inspect(torch.strided)
@@ -163,15 +166,17 @@ def torch_kind(namespace: Namespace) -> Kind:
     )
 
 
-def jax_kind(namespace: Namespace) -> Kind:
+def jax_kind(value: Any) -> Kind:
     """JAX arrays: the set of devices they live on."""
+    namespace = array_api_compat.array_namespace(value)
     return Kind(
         namespace, _jax_device, read_float, shapes_known=True, limits=half_limits(namespace)
     )
 
 
-def dask_kind(namespace: Namespace) -> Kind:
+def dask_kind(value: Any) -> Kind:
     """Dask arrays: lazy (never read), masked chunks refused."""
+    namespace = array_api_compat.array_namespace(value)
     return Kind(namespace, any_device, None, _dask_inspect, limits=half_limits(namespace))
 
 
@@ -213,7 +218,7 @@ def _new_kind(value: Any, argname: str) -> Kind:
     library = _library(value)
     if library is not None and library.kind is not None and library.namespace is None:
         # A library of the table (torch, JAX, Dask): its kind, without asking who else claims it.
-        kind = load_target(library.kind)(array_api_compat.array_namespace(value))
+        kind = load_target(library.kind)(value)
     else:
         kind = _generic_kind(value, argname)
     if library is not None and library.namespace_per_type:

@@ -53,8 +53,8 @@ class Library:
         Further paths for the same arrays that only ``backends.use(name)`` selects.
     kind : str or None
         How the front-end finds its arrays' device, reads a 0-D value and refuses arrays it cannot
-        serve: ``"module:function"`` making a ``paddlefocal._kinds.Kind`` from the namespace; None:
-        the generic one.
+        serve: ``"module:function"`` making a ``paddlefocal._kinds.Kind`` from an array; None: the
+        generic one.
     """
 
     name: str
@@ -65,6 +65,18 @@ class Library:
     namespace_per_type: bool = True
     kind: str | None = None
     forced: tuple[tuple[str, str], ...] = ()
+
+
+# numpy and torch by isinstance: array-api-compat's is_*_array go through lru_cache'd helpers, which
+# torch.compile warns about when it traces a first call.
+def _is_numpy_array(value: Any) -> bool:
+    numpy = sys.modules["numpy"]
+    return isinstance(value, (numpy.ndarray, numpy.generic))
+
+
+def _is_torch_tensor(value: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
 
 
 def _is_paddle_tensor(value: Any) -> bool:
@@ -80,9 +92,9 @@ def _is_strict_array(value: Any) -> bool:
 
 #: The libraries, in the order the demo, ``info()`` and the tests list them.
 LIBRARIES: tuple[Library, ...] = (
-    Library("numpy", "numpy", array_api_compat.is_numpy_array, "paddlefocal.backends.numpy:loss"),
+    Library("numpy", "numpy", _is_numpy_array, "paddlefocal.backends.numpy:loss"),
     Library(
-        "torch", "torch", array_api_compat.is_torch_array, "paddlefocal.backends.torch:loss",
+        "torch", "torch", _is_torch_tensor, "paddlefocal.backends.torch:loss",
         kind="paddlefocal._kinds:torch_kind",
         # The Triton kernel on any device (the CPU with TRITON_INTERPRET=1); on a Triton device the
         # torch path takes it by itself.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import array_api_compat
 import numpy as np
 
 from ._registry import resolve
@@ -147,9 +146,8 @@ def sigmoid_focal_loss(
     del name  # accepted for Paddle compatibility, unused as in Paddle's dynamic mode
     call = validate(logit, label, normalizer, alpha, gamma, reduction)
     result = resolve(call.logit)(call)
-    if isinstance(result, np.generic) or (
-        array_api_compat.is_numpy_array(result) and type(result) is not np.ndarray
-    ):
-        # NumPy reductions return scalars; the contract is a 0-D array of the caller's library.
+    if isinstance(result, (np.ndarray, np.generic)) and type(result) is not np.ndarray:
+        # NumPy reductions return scalars (and subclasses their own type); the contract is a plain
+        # array of the caller's library.
         result = np.asarray(result)
     return result
