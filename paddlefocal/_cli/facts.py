@@ -28,10 +28,10 @@ class Facts:
     ----------
     extra : str or None
         The ``pip install "paddlefocal[<extra>]"`` extra that installs it.
-    devices : callable
-        The devices this process can use, in the one spelling (``"cpu"``, ``"cuda:0"``).
     from_numpy : callable
         ``from_numpy(array, device)``: a NumPy array as an array of this library on that device.
+    devices : callable
+        The devices this process can use, in the one spelling (``"cpu"``, ``"cuda:0"``).
     to_numpy : callable
         An array of this library (computed, on the host) as a NumPy array.
     install : str or None
@@ -39,14 +39,10 @@ class Facts:
     """
 
     extra: str | None
-    devices: Callable[[], list[str]]
     from_numpy: Callable[[np.ndarray, str], Array]
-    to_numpy: Callable[[Array], np.ndarray]
+    devices: Callable[[], list[str]] = lambda: ["cpu"]
+    to_numpy: Callable[[Array], np.ndarray] = np.asarray
     install: str | None = None
-
-
-def _cpu() -> list[str]:
-    return ["cpu"]
 
 
 def _cpu_and_cuda(count: int) -> list[str]:
@@ -91,38 +87,26 @@ _TORCH_CPU = (
 )
 
 FACTS: dict[str, Facts] = {
-    "numpy": Facts(None, _cpu, lambda a, device: a, np.asarray),
+    "numpy": Facts(None, lambda a, device: a),
     "torch": Facts(
         "torch",
-        lambda: _cpu_and_cuda(_module("torch").cuda.device_count()),
         lambda a, device: _module("torch").from_numpy(a).to(device),
+        lambda: _cpu_and_cuda(_module("torch").cuda.device_count()),
         lambda t: np.asarray(t.detach().cpu().numpy()),
         _TORCH_CPU,
     ),
     "jax": Facts(
         "jax",
-        lambda: list(dict.fromkeys(_jax_spelling(d) for d in _module("jax").devices())),
         _jax_from,
-        np.asarray,
+        lambda: list(dict.fromkeys(_jax_spelling(d) for d in _module("jax").devices())),
     ),
-    "cupy": Facts("cupy", _cupy_devices, _cupy_from, lambda a: np.asarray(a.get())),
-    "dask": Facts(
-        "dask",
-        _cpu,
-        lambda a, device: _module("dask.array").from_array(a),
-        lambda a: np.asarray(a.compute()),
-    ),
+    "cupy": Facts("cupy", _cupy_from, _cupy_devices, lambda a: np.asarray(a.get())),
+    "dask": Facts("dask", lambda a, device: _module("dask.array").from_array(a)),
     "array-api-strict": Facts(
-        "array-api-strict",
-        _cpu,
-        lambda a, device: _module("array_api_strict").asarray(a),
-        np.asarray,
+        "array-api-strict", lambda a, d: _module("array_api_strict").asarray(a)
     ),
     "paddle": Facts(
-        "paddle",
-        lambda: _cpu_and_cuda(_module("paddle").device.cuda.device_count()),
-        _paddle_from,
-        lambda t: np.asarray(t.numpy()),
+        "paddle", _paddle_from, lambda: _cpu_and_cuda(_module("paddle").device.cuda.device_count())
     ),
 }
 
@@ -133,7 +117,7 @@ def facts(library: Library) -> Facts:
     known = FACTS.get(library.name)
     if known is not None:
         return known
-    return Facts(None, _cpu, lambda a, device: _module(library.module).asarray(a), np.asarray)
+    return Facts(None, lambda a, device: _module(library.module).asarray(a))
 
 
 def version(library: Library) -> str:

@@ -13,8 +13,21 @@ from typing import Any
 import numpy as np
 
 from ..demo import format_table
-from . import _measure as m
-from ._measure import SEED, Measurement
+from ._measure import (
+    CHECKS,
+    COMPILED,
+    FLOOR,
+    MEMORY_MIN_LOG2N,
+    NAIVE,
+    OURS,
+    PADDLE,
+    REFERENCE,
+    SEED,
+    TV,
+    TV_COMPILED,
+    WHOLE,
+    Measurement,
+)
 
 #: A row whose slowest repeat took more than this many times its fastest is not to be trusted.
 WIDE_SPREAD = 1.5
@@ -81,13 +94,13 @@ def _by_size(
 
 
 def numpy_table(rows: list[Measurement], dtype: str) -> Table:
-    columns = {"ours ms": m.OURS, "floor ms": m.FLOOR, "ours / floor": (m.OURS, m.FLOOR)}
+    columns = {"ours ms": OURS, "floor ms": FLOOR, "ours / floor": (OURS, FLOOR)}
     for header, path in (
-        ("naive NumPy", m.NAIVE),
-        ("reference", m.REFERENCE),
-        ("Paddle", m.PADDLE),
+        ("naive NumPy", NAIVE),
+        ("reference", REFERENCE),
+        ("Paddle", PADDLE),
     ):
-        columns[f"vs {header}"] = (path, m.OURS)
+        columns[f"vs {header}"] = (path, OURS)
     return _by_size(
         f"NumPy forward, {dtype}, reduction 'sum'",
         (r for r in rows if r.group == "numpy" and r.dtype == dtype),
@@ -102,12 +115,12 @@ def numpy_table(rows: list[Measurement], dtype: str) -> Table:
 def torch_table(rows: list[Measurement], dtype: str, threads: int, tv_label: str) -> Table:
     chosen = [r for r in rows if r.group == "torch" and r.dtype == dtype and r.threads == threads]
     notes = [f"tv: {tv_label}, eager.", "tv compiled: the same under `torch.compile`.", FASTER_NOTE]
-    for path in (m.COMPILED, m.TV_COMPILED):
+    for path in (COMPILED, TV_COMPILED):
         note = next((r.note for r in chosen if r.path == path and r.note), "")
         notes += [f"{path}: {note}"] if note else []
-    columns = {"ours ms": m.OURS, "tv ms": m.TV, "eager vs tv": (m.TV, m.OURS)}
-    columns |= {"compiled ms": m.COMPILED, "compiled vs tv": (m.TV, m.COMPILED)}
-    columns["vs tv compiled"] = (m.TV_COMPILED, m.COMPILED)
+    columns = {"ours ms": OURS, "tv ms": TV, "eager vs tv": (TV, OURS)}
+    columns |= {"compiled ms": COMPILED, "compiled vs tv": (TV, COMPILED)}
+    columns["vs tv compiled"] = (TV_COMPILED, COMPILED)
     title = f"torch forward+backward, {dtype}, reduction 'sum', {threads} thread"
     return _by_size(title + "s" * (threads > 1), chosen, columns, notes)
 
@@ -123,7 +136,7 @@ def split_table(rows: list[Measurement]) -> Table:
     )
     by = {r.path: r for r in rows if r.group == "split"}
     for name in dict.fromkeys(path.rsplit(" ", 2)[0] for path in by):
-        whole, checks = (by.get(f"{name} {what}") for what in (m.WHOLE, m.CHECKS))
+        whole, checks = (by.get(f"{name} {what}") for what in (WHOLE, CHECKS))
         w, c = (None if r is None else r.seconds for r in (whole, checks))
         rest = None if w is None or c is None else w - c
         spread = _spread(r for r in (whole, checks) if r is not None)
@@ -136,7 +149,7 @@ def memory_table(rows: list[Measurement]) -> Table:
         "Memory a call adds over its inputs",
         ("N", "dtype", "path", "peak MiB", "peak / logit bytes", "held / logit bytes", "by"),
         notes=[
-            f"Omitted below `2**{m.MEMORY_MIN_LOG2N}`: fixed scratch buffers and page-sized",
+            f"Omitted below `2**{MEMORY_MIN_LOG2N}`: fixed scratch buffers and page-sized",
             "allocator steps would dominate. held: kept between forward and backward (torch).",
         ],
     )
@@ -182,12 +195,10 @@ def plot(rows: list[Measurement], tv_label: str, path: str) -> bool:
             panels[r.group].setdefault(
                 f"{r.path.replace('torchvision', 'tv')}, {r.dtype}{threads}", []
             ).append(r)
-    titles = {"numpy": "NumPy forward", "torch": f"torch forward+backward\ntv: {tv_label}"}
-    shown = [
-        (f"{titles[group]}: ns per element (lower is faster)", lines)
-        for group, lines in panels.items()
-        if lines
-    ]
+    unit = "ns per element (lower is faster)"
+    titles = {"numpy": f"NumPy forward: {unit}"}
+    titles["torch"] = f"torch forward+backward: {unit}\ntv: {tv_label}"
+    shown = [(titles[group], lines) for group, lines in panels.items() if lines]
     if not shown:
         return False
     fig, axes = plt.subplots(len(shown), 1, figsize=(11, 6.2 * len(shown)), squeeze=False)
@@ -202,6 +213,7 @@ def plot(rows: list[Measurement], tv_label: str, path: str) -> bool:
         ax.set_xscale("log", base=2)
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
+    fig.tight_layout()
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return True
