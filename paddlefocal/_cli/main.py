@@ -16,15 +16,9 @@ import numpy as np
 
 from .. import __version__, _libraries
 from .._libraries import Library, by_name
+from . import files
 from .facts import facts
-from .files import (
-    CliError,
-    check_float,
-    check_out_file,
-    normalizer_argument,
-    read_array,
-    write_array,
-)
+from .files import CliError
 from .info import install_hint, installed, quiet_imports
 
 DESCRIPTION = """\
@@ -145,15 +139,15 @@ def _compute(args: argparse.Namespace) -> int:
 
     library = _library(args.backend)
     if args.out is not None:
-        check_out_file(args.out)
-    logit, label = read_array(args.logit, "--logit"), read_array(args.label, "--label")
-    normalizer = normalizer_argument(args.normalizer)
-    check_float(logit, "--logit", args.logit)
-    check_float(label, "--label", args.label)
+        files.check_out_file(args.out)
+    logit, label = files.read_array(args.logit, "--logit"), files.read_array(args.label, "--label")
+    normalizer = files.normalizer_argument(args.normalizer)
+    files.check_float(logit, "--logit", args.logit)
+    files.check_float(label, "--label", args.label)
     if isinstance(normalizer, float):
         normalizer = np.asarray(normalizer, logit.dtype)
     elif normalizer is not None:
-        check_float(normalizer, "--normalizer", args.normalizer)
+        files.check_float(normalizer, "--normalizer", args.normalizer)
     convert = facts(library)
     with quiet_imports():
         x, y = convert.from_numpy(logit, "cpu"), convert.from_numpy(label, "cpu")
@@ -164,7 +158,7 @@ def _compute(args: argparse.Namespace) -> int:
         raise CliError(" ".join(str(exc).split())) from None
     value = convert.to_numpy(result)
     if args.out is not None:
-        write_array(args.out, value)
+        files.write_array(args.out, value)
     else:
         print(format_value(value))
     return 0
