@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from paddlefocal._cli.bench._timing import compare
+from paddlefocal._cli.timing import compare
 
 CODE = {
     "base": "import numpy",

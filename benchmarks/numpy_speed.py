@@ -42,7 +42,7 @@ import numpy as np
 import paddlefocal
 from paddlefocal import backends
 from paddlefocal._cli.bench import _simd
-from paddlefocal._cli.bench._timing import compare
+from paddlefocal._cli.timing import compare
 from paddlefocal._validation import validate
 
 ALPHA, GAMMA = 0.25, 2.0

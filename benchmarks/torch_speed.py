@@ -21,8 +21,8 @@ from collections.abc import Callable
 import torch
 
 import paddlefocal.nn.functional as F
-from paddlefocal._cli.bench._timing import compare
-from paddlefocal._cli.bench._torch import torchvision_loss
+from paddlefocal._cli.bench._measure import torchvision_loss
+from paddlefocal._cli.timing import compare
 
 SIZES: list[tuple[str, tuple[int, ...]]] = [
     ("seed 2x3", (2, 3)),

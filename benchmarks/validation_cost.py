@@ -12,9 +12,9 @@ import sys
 from typing import Any
 
 import paddlefocal
-from paddlefocal._cli.bench._timing import compare
 from paddlefocal._cli.demo import seed_arrays
 from paddlefocal._cli.info import installed
+from paddlefocal._cli.timing import compare
 from paddlefocal._libraries import by_name
 from paddlefocal._validation import validate
 

@@ -243,8 +243,8 @@ def test_bench_writes_by_default_into_the_temporary_folder_said_in_help(capsys):
 
 def test_bench_rows_carry_min_median_max_and_a_wide_spread_is_flagged():
     from paddlefocal._cli.bench import _report
-    from paddlefocal._cli.bench._rows import Measurement
-    from paddlefocal._cli.bench._timing import Timing
+    from paddlefocal._cli.bench._measure import Measurement
+    from paddlefocal._cli.timing import Timing
 
     steady = Measurement.timed("numpy", "ours", 10, "float32", Timing((1.0, 1.1, 1.2)))
     assert (steady.seconds_min, steady.seconds, steady.seconds_max) == (1.0, 1.1, 1.2)

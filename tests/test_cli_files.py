@@ -95,8 +95,8 @@ np.lib.format.write_array_header_1_0(
 GOOD_NPY = npy_bytes(LOGIT)
 BAD_FILES = {
     "empty.npy": (b"", "is empty (0 bytes)"),
-    "corrupt.npz": (b"PK\x03\x04" + b"garbage" * 10, "is not a readable .npz file"),
-    "truncated_archive.npz": (npz_bytes({"a.npy": GOOD_NPY})[:60], "is not a readable .npz file"),
+    "corrupt.npz": (b"PK\x03\x04" + b"garbage" * 10, "is truncated or corrupt"),
+    "truncated_archive.npz": (npz_bytes({"a.npy": GOOD_NPY})[:60], "is truncated or corrupt"),
     "truncated_member.npz": (npz_bytes({"a.npy": GOOD_NPY[:140]}), "is truncated or corrupt"),
     "two.npz": (npz_bytes({"a.npy": GOOD_NPY, "b.npy": GOOD_NPY}), "exactly one array"),
     "not_npy.npz": (npz_bytes({"a.txt": b"1 2 3"}), "not a .npy array"),
@@ -104,9 +104,10 @@ BAD_FILES = {
         npz_bytes({"a.npy": GOOD_NPY.replace(b"'<f4'", b"'|O' ")}),
         "holds Python objects",
     ),
-    "huge.npy": (HUGE_HEADER.getvalue() + b"\0" * 16, "header claims shape (1099511627776,)"),
+    # numpy.load names the shape when it cannot allocate it, or cannot fill it from the file.
+    "huge.npy": (HUGE_HEADER.getvalue() + b"\0" * 16, "(1099511627776,)"),
     "truncated.npy": (GOOD_NPY[:-5], "is truncated or corrupt"),
-    "bad_header.npy": (GOOD_NPY.replace(b"'descr'", b"'dscr' "), "corrupt .npy header"),
+    "bad_header.npy": (GOOD_NPY.replace(b"'descr'", b"'dscr' "), "is truncated or corrupt"),
     "text.txt": (b"0.97 0.91 0.03\n0.55 0.43 0.71\n", "is not a .npy or .npz file"),
     "int.npy": (npy_bytes(np.zeros((2, 3), np.int64)), "must have dtype float32 or float64"),
     "wide.npy": (npy_bytes(np.zeros((2, 4), np.float32)), "same shape"),

@@ -2,13 +2,14 @@
 beside the run-time table (``paddlefocal._libraries``): devices, conversions and how to install it.
 
 Devices are spelled one way everywhere: ``"cpu"`` for the host, ``"cuda:<index>"`` for NVIDIA GPUs.
+Every library is imported only when one of its facts is called.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module as _module
 from typing import Any
 
 import numpy as np
@@ -27,10 +28,10 @@ class Facts:
     ----------
     extra : str or None
         The ``pip install "paddlefocal[<extra>]"`` extra that installs it.
-    devices : callable
-        The devices this process can use, in the one spelling (``"cpu"``, ``"cuda:0"``).
     from_numpy : callable
         ``from_numpy(array, device)``: a NumPy array as an array of this library on that device.
+    devices : callable
+        The devices this process can use, in the one spelling (``"cpu"``, ``"cuda:0"``).
     to_numpy : callable
         An array of this library (computed, on the host) as a NumPy array.
     install : str or None
@@ -38,107 +39,45 @@ class Facts:
     """
 
     extra: str | None
-    devices: Callable[[], list[str]]
     from_numpy: Callable[[np.ndarray, str], Array]
-    to_numpy: Callable[[Array], np.ndarray]
+    devices: Callable[[], list[str]] = lambda: ["cpu"]
+    to_numpy: Callable[[Array], np.ndarray] = np.asarray
     install: str | None = None
 
 
-def _cpu() -> list[str]:
-    return ["cpu"]
-
-
-def _numpy_from(a: np.ndarray, device: str) -> np.ndarray:
-    return a
-
-
-def _torch_devices() -> list[str]:
-    import torch
-
-    return ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-
-
-def _torch_from(a: np.ndarray, device: str) -> Array:
-    import torch
-
-    return torch.from_numpy(a).to(device)
-
-
-def _torch_to(t: Array) -> np.ndarray:
-    return np.asarray(t.detach().cpu().numpy())
+def _cpu_and_cuda(count: int) -> list[str]:
+    return ["cpu"] + [f"cuda:{i}" for i in range(count)]
 
 
 def _jax_spelling(device: Any) -> str:
     return "cpu" if device.platform == "cpu" else f"cuda:{device.id}"
 
 
-def _jax_devices() -> list[str]:
-    import jax
-
-    return list(dict.fromkeys(_jax_spelling(d) for d in jax.devices()))
-
-
 def _jax_from(a: np.ndarray, device: str) -> Array:
-    import jax
-
+    jax = _module("jax")
     # Without x64, jnp.asarray would turn float64 into float32 without a word.
     if a.dtype == np.float64:
         jax.config.update("jax_enable_x64", True)
-    target = next(d for d in jax.devices() if _jax_spelling(d) == device)
-    return jax.device_put(a, target)
-
-
-def _dask_from(a: np.ndarray, device: str) -> Array:
-    import dask.array as da
-
-    return da.from_array(a)
-
-
-def _dask_to(a: Array) -> np.ndarray:
-    return np.asarray(a.compute())
+    return jax.device_put(a, next(d for d in jax.devices() if _jax_spelling(d) == device))
 
 
 def _cupy_devices() -> list[str]:
-    import cupy
-
     try:
-        return [f"cuda:{i}" for i in range(cupy.cuda.runtime.getDeviceCount())]
+        return [f"cuda:{i}" for i in range(_module("cupy").cuda.runtime.getDeviceCount())]
     except Exception:  # installed without a usable GPU
         return []
 
 
 def _cupy_from(a: np.ndarray, device: str) -> Array:
-    import cupy
-
+    cupy = _module("cupy")
     with cupy.cuda.Device(int(device.partition(":")[2] or 0)):
         return cupy.asarray(a)
 
 
-def _cupy_to(a: Array) -> np.ndarray:
-    return np.asarray(a.get())
-
-
-def _strict_from(a: np.ndarray, device: str) -> Array:
-    import array_api_strict
-
-    return array_api_strict.asarray(a)
-
-
-def _paddle_devices() -> list[str]:
-    import paddle
-
-    return ["cpu"] + [f"cuda:{i}" for i in range(paddle.device.cuda.device_count())]
-
-
 def _paddle_from(a: np.ndarray, device: str) -> Array:
-    import paddle
-
+    paddle = _module("paddle")
     place = paddle.CPUPlace() if device == "cpu" else paddle.CUDAPlace(int(device[5:]))
     return paddle.to_tensor(a, place=place)
-
-
-def _paddle_to(t: Array) -> np.ndarray:
-    return np.asarray(t.numpy())
 
 
 #: PyPI's torch wheel for Linux is the CUDA build (gigabytes); the CPU one comes from PyTorch's index.
@@ -148,13 +87,27 @@ _TORCH_CPU = (
 )
 
 FACTS: dict[str, Facts] = {
-    "numpy": Facts(None, _cpu, _numpy_from, np.asarray),
-    "torch": Facts("torch", _torch_devices, _torch_from, _torch_to, _TORCH_CPU),
-    "jax": Facts("jax", _jax_devices, _jax_from, np.asarray),
-    "cupy": Facts("cupy", _cupy_devices, _cupy_from, _cupy_to),
-    "dask": Facts("dask", _cpu, _dask_from, _dask_to),
-    "array-api-strict": Facts("array-api-strict", _cpu, _strict_from, np.asarray),
-    "paddle": Facts("paddle", _paddle_devices, _paddle_from, _paddle_to),
+    "numpy": Facts(None, lambda a, device: a),
+    "torch": Facts(
+        "torch",
+        lambda a, device: _module("torch").from_numpy(a).to(device),
+        lambda: _cpu_and_cuda(_module("torch").cuda.device_count()),
+        lambda t: np.asarray(t.detach().cpu().numpy()),
+        _TORCH_CPU,
+    ),
+    "jax": Facts(
+        "jax",
+        _jax_from,
+        lambda: list(dict.fromkeys(_jax_spelling(d) for d in _module("jax").devices())),
+    ),
+    "cupy": Facts("cupy", _cupy_from, _cupy_devices, lambda a: np.asarray(a.get())),
+    "dask": Facts("dask", lambda a, device: _module("dask.array").from_array(a)),
+    "array-api-strict": Facts(
+        "array-api-strict", lambda a, d: _module("array_api_strict").asarray(a)
+    ),
+    "paddle": Facts(
+        "paddle", _paddle_from, lambda: _cpu_and_cuda(_module("paddle").device.cuda.device_count())
+    ),
 }
 
 
@@ -164,13 +117,9 @@ def facts(library: Library) -> Facts:
     known = FACTS.get(library.name)
     if known is not None:
         return known
-
-    def from_numpy(a: np.ndarray, device: str) -> Array:
-        return importlib.import_module(library.module).asarray(a)
-
-    return Facts(None, _cpu, from_numpy, np.asarray)
+    return Facts(None, lambda a, device: _module(library.module).asarray(a))
 
 
 def version(library: Library) -> str:
     """The installed version (imports the library)."""
-    return str(getattr(importlib.import_module(library.module), "__version__", "?"))
+    return str(getattr(_module(library.module), "__version__", "?"))

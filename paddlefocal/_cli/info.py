@@ -66,8 +66,7 @@ def _row(library: Library) -> dict[str, Any]:
 
 
 def info() -> list[dict[str, Any]]:
-    """One row per library of the table: name, the extra that installs it, whether it is installed,
-    and for installed ones the version, devices and the path serving their arrays.
+    """One row per library of the table, installed or not.
 
     Returns
     -------

@@ -16,15 +16,9 @@ import numpy as np
 
 from .. import __version__, _libraries
 from .._libraries import Library, by_name
+from . import files
 from .facts import facts
-from .files import (
-    CliError,
-    check_float,
-    check_out_file,
-    normalizer_argument,
-    read_array,
-    write_array,
-)
+from .files import CliError
 from .info import install_hint, installed, quiet_imports
 
 DESCRIPTION = """\
@@ -32,13 +26,6 @@ Paddle's sigmoid_focal_loss for NumPy, torch, JAX, Dask and any Array API librar
 
 Without a command, runs Paddle's documented example on every installed library and prints the value
 (0.65782464 in float32) with the time per call."""
-
-
-def _names() -> list[str]:
-    """The table's library names (read at call time: the table is the only list)."""
-    return [library.name for library in _libraries.LIBRARIES]
-
-
 PLUGIN_NOTE = 'add a library of your own: a plug-in, see "Plug-ins" in docs/backends.md'
 #: The largest bench size: 2**30 float64 elements are 8 GiB per input, and the naive sequences the bench
 #: runs beside ours hold several arrays of that size.
@@ -47,6 +34,11 @@ MAX_LOG2N = 30
 DEFAULT_OUT = os.path.join(tempfile.gettempdir(), "paddlefocal-bench")
 #: Options whose value may be a negative number: argparse reads ``-5e-1`` as an option otherwise.
 _NUMBER_OPTIONS = ("--alpha", "--gamma", "--normalizer", "--budget")
+
+
+def _names() -> list[str]:
+    """The table's library names (read at call time: the table is the only list)."""
+    return [library.name for library in _libraries.LIBRARIES]
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -64,92 +56,67 @@ class _MainFormatter(_Formatter, argparse.RawDescriptionHelpFormatter):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="paddlefocal", description=DESCRIPTION, formatter_class=_MainFormatter
+        "paddlefocal", None, DESCRIPTION, formatter_class=_MainFormatter
     )
     parser.add_argument("--version", action="version", version=f"paddlefocal {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser(
-        "demo",
-        help="the documented example on every installed library (default)",
-        description="Run Paddle's documented 2x3 example on every installed array library and device; "
-        "print each value (0.65782464 in float32) with the time per call, then how to install the "
-        "missing libraries.",
-        formatter_class=_Formatter,
-    )
 
-    compute = commands.add_parser(
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        add = commands.add_parser
+        return add(name, help=summary, description=description, formatter_class=_Formatter)
+
+    command(
+        "demo",
+        "the documented example on every installed library (default)",
+        "Run Paddle's documented 2x3 example on every installed array library and device; print each "
+        "value (0.65782464 in float32) with the time per call, then how to install the missing libraries.",
+    )
+    compute = command(
         "compute",
-        help="the loss of arrays stored in .npy/.npz files",
-        description="Compute the loss of logits and labels read from .npy or .npz files (an .npz "
-        "must hold exactly one array). Prints the result, or writes it as .npy with --out.",
-        formatter_class=_Formatter,
+        "the loss of arrays stored in .npy/.npz files",
+        "Compute the loss of logits and labels read from .npy or .npz files (an .npz must hold exactly "
+        "one array). Prints the result, or writes it as .npy with --out.",
     )
-    compute.add_argument("--logit", required=True, metavar="FILE", help="logits (.npy/.npz)")
-    compute.add_argument("--label", required=True, metavar="FILE", help="labels (.npy/.npz)")
-    compute.add_argument(
-        "--normalizer",
-        metavar="NUMBER|FILE",
-        help="a number, or a .npy/.npz file of shape [] or [1] (default: none, no division)",
+    arg = compute.add_argument
+    arg("--logit", required=True, metavar="FILE", help="logits (.npy/.npz)")
+    arg("--label", required=True, metavar="FILE", help="labels (.npy/.npz)")
+    normalizer = "a number, or a .npy/.npz file of shape [] or [1] (default: none, no division)"
+    arg("--normalizer", metavar="NUMBER|FILE", help=normalizer)
+    arg("--alpha", type=float, default=0.25, help="weight of the positives")
+    arg("--gamma", type=float, default=2.0, help="focusing exponent")
+    arg(
+        "--reduction", choices=("sum", "mean", "none"), default="sum", help="how the losses combine"
     )
-    compute.add_argument("--alpha", type=float, default=0.25, help="weight of the positives")
-    compute.add_argument("--gamma", type=float, default=2.0, help="focusing exponent")
-    compute.add_argument(
-        "--reduction",
-        choices=("sum", "mean", "none"),
-        default="sum",
-        help="how the per-element losses are combined",
-    )
-    compute.add_argument(
-        "--backend",
-        default="numpy",
-        metavar="{" + ",".join(_names()) + "}",
-        help="the array library to compute with, on the cpu",
-    )
-    compute.add_argument(
+    names = "{" + ",".join(_names()) + "}"
+    arg("--backend", default="numpy", metavar=names, help="the array library to use, on the cpu")
+    arg(
         "--out",
         metavar="FILE",
-        help="write the result as .npy to exactly this file name (default: print it)",
+        help="write the result as .npy to exactly this file (default: print)",
     )
-
-    commands.add_parser(
+    command(
         "backends",
-        help="which path serves each library, and how to install the missing ones",
-        description="List every array library paddlefocal knows: for installed ones the version, the "
-        "path that serves its arrays and its devices; for missing ones the command that installs it.",
-        formatter_class=_Formatter,
+        "which path serves each library, and how to install the missing ones",
+        "List every array library paddlefocal knows: for installed ones the version, the path that "
+        "serves its arrays and its devices; for missing ones the command that installs it.",
     )
-
-    bench = commands.add_parser(
+    bench = command(
         "bench",
-        help="side-by-side benchmark: NumPy against its floor, torch against torchvision, per call",
-        description="Time our paths beside one exp and one log pass, the naive op sequence, "
-        "torchvision's and Paddle's, for N = 2**min .. 2**max and on the documented 2x3 example; "
-        "prints tables of ratios and writes bench.json, bench.md (the tables) and bench.png.",
-        formatter_class=_Formatter,
+        "side-by-side benchmark: NumPy against its floor, torch against torchvision, per call",
+        "Time our paths beside one exp and one log pass, the naive op sequence, torchvision's and "
+        "Paddle's, for N = 2**min .. 2**max and on the documented 2x3 example; print tables of ratios "
+        "with the spread of the repeats and write bench.json, bench.md (the tables) and bench.png.",
     )
-    bench.add_argument("--min-log2n", type=int, default=10, help="smallest size, log2")
-    bench.add_argument(
-        "--max-log2n", type=int, default=24, help=f"largest size, log2 (at most {MAX_LOG2N})"
-    )
-    bench.add_argument("--step", type=int, default=2, help="log2 step between sizes")
-    bench.add_argument(
-        "--dtype",
-        action="append",
-        choices=("float32", "float64"),
-        help="repeatable (default: float32)",
-    )
-    bench.add_argument(
-        "--budget", type=float, default=1.0, help="seconds of repeats per measurement"
-    )
-    bench.add_argument("--no-paddle", action="store_true", help="leave Paddle out")
-    bench.add_argument(
-        "--no-compile",
-        action="store_true",
-        help="leave torch.compile out (it compiles for seconds)",
-    )
-    bench.add_argument(
-        "--out", default=DEFAULT_OUT, help="folder for bench.json, bench.md, bench.png"
-    )
+    arg = bench.add_argument
+    arg("--min-log2n", type=int, default=10, help="smallest size, log2")
+    arg("--max-log2n", type=int, default=24, help=f"largest size, log2 (at most {MAX_LOG2N})")
+    arg("--step", type=int, default=2, help="log2 step between sizes")
+    dtypes = ("float32", "float64")
+    arg("--dtype", action="append", choices=dtypes, help="repeatable (default: float32)")
+    arg("--budget", type=float, default=1.0, help="seconds of repeats per measurement")
+    arg("--no-paddle", action="store_true", help="leave Paddle out")
+    arg("--no-compile", action="store_true", help="leave torch.compile out (seconds to compile)")
+    arg("--out", default=DEFAULT_OUT, help="folder for bench.json, bench.md, bench.png")
     return parser
 
 
@@ -172,16 +139,15 @@ def _compute(args: argparse.Namespace) -> int:
 
     library = _library(args.backend)
     if args.out is not None:
-        check_out_file(args.out)
-    logit = read_array(args.logit, "--logit")
-    label = read_array(args.label, "--label")
-    normalizer = normalizer_argument(args.normalizer)
-    check_float(logit, "--logit", args.logit)
-    check_float(label, "--label", args.label)
+        files.check_out_file(args.out)
+    logit, label = files.read_array(args.logit, "--logit"), files.read_array(args.label, "--label")
+    normalizer = files.normalizer_argument(args.normalizer)
+    files.check_float(logit, "--logit", args.logit)
+    files.check_float(label, "--label", args.label)
     if isinstance(normalizer, float):
         normalizer = np.asarray(normalizer, logit.dtype)
     elif normalizer is not None:
-        check_float(normalizer, "--normalizer", args.normalizer)
+        files.check_float(normalizer, "--normalizer", args.normalizer)
     convert = facts(library)
     with quiet_imports():
         x, y = convert.from_numpy(logit, "cpu"), convert.from_numpy(label, "cpu")
@@ -192,7 +158,7 @@ def _compute(args: argparse.Namespace) -> int:
         raise CliError(" ".join(str(exc).split())) from None
     value = convert.to_numpy(result)
     if args.out is not None:
-        write_array(args.out, value)
+        files.write_array(args.out, value)
     else:
         print(format_value(value))
     return 0
@@ -209,24 +175,20 @@ def _backends() -> int:
     from .info import info
 
     rows = info()
-    body = [
-        (row["library"], row["version"], row["path"], ", ".join(row["devices"]))
-        for row in rows
-        if row["installed"]
-    ]
+    have = [r for r in rows if r["installed"]]
+    body = [(r["library"], r["version"], r["path"], ", ".join(r["devices"])) for r in have]
     print(format_table(("library", "version", "path", "devices"), body))
-    print("\n".join(_missing_lines([row["library"] for row in rows if not row["installed"]])))
+    print("\n".join(_missing_lines([r["library"] for r in rows if not r["installed"]])))
     return 0
 
 
 def _demo() -> int:
-    from .demo import format_rows, run_seed_example
+    from .demo import format_table, run_seed_example
 
     print("paddle.nn.functional.sigmoid_focal_loss documented example, expected 0.65782464")
-    print(format_rows(run_seed_example()))
-    print(
-        "\n".join(_missing_lines([lib.name for lib in _libraries.LIBRARIES if not installed(lib)]))
-    )
+    print(format_table(("library", "device", "dtype", "value", "us/call"), run_seed_example()))
+    missing = [library.name for library in _libraries.LIBRARIES if not installed(library)]
+    print("\n".join(_missing_lines(missing)))
     return 0
 
 
@@ -256,42 +218,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     process killed by SIGPIPE would; an output that cannot be written at all fails with a message.
     """
     args = _parser().parse_args(_numbers_joined(sys.argv[1:] if argv is None else argv))
-    prints = not (args.command == "compute" and args.out is not None)
-    if prints and sys.stdout is None:
-        print(
-            "paddlefocal: error: standard output is closed; nothing could be printed",
-            file=sys.stderr,
-        )
-        return 2
+    if sys.stdout is None and not (args.command == "compute" and args.out is not None):
+        return _error("standard output is closed; nothing could be printed", 2)
     try:
         status = _run(args)
         if sys.stdout is not None:
             sys.stdout.flush()
     except BrokenPipeError:
         # Python's advice: point stdout at devnull so the flush at exit raises nothing more.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except OSError as exc:
-        print(
-            f"paddlefocal: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr
-        )
-        return 1
+        return _error(f"cannot write the output: {exc.strerror or exc}", 1)
     return status
 
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        if args.command in (None, "demo"):
-            return _demo()
         if args.command == "compute":
             return _compute(args)
+        if args.command == "backends":
+            return _backends()
         if args.command == "bench":
             from .bench import options, run
 
             run(**options(args, MAX_LOG2N))
             return 0
-        return _backends()
+        return _demo()
     except CliError as exc:
-        print(f"paddlefocal: error: {exc}", file=sys.stderr)
-        return 2
+        return _error(str(exc), 2)
+
+
+def _error(message: str, status: int) -> int:
+    """One line on stderr; the exit status."""
+    print(f"paddlefocal: error: {message}", file=sys.stderr)
+    return status

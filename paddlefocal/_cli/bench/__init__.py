@@ -1,18 +1,13 @@
-"""Side-by-side benchmark (``python -m paddlefocal bench``), in one process, medians of alternating repeats.
+"""The side-by-side benchmark (``paddlefocal bench``), in one process, with ``timing.compare``.
 
-- NumPy forward per size beside one exp and one log pass (the floor), the naive op sequence, the Array
-  API reference and Paddle (``_numpy``);
-- per call on Paddle's 2x3 example, the front-end's checks beside the whole call (``_seed``);
-- torch forward+backward, eager and compiled, beside torchvision's, at one and two threads (``_torch``);
-- the memory a call adds over its inputs from ``2**16`` on (``_timing``).
-
-Prints the tables (``_report``) and writes ``bench.json`` (every measurement), ``bench.md`` (the tables,
-for the Performance page) and ``bench.png`` (``_plot``).
+Measures (``_measure``), prints the tables (``_report``) and writes ``bench.json`` (every measurement),
+``bench.md`` (the tables, for the Performance page) and, with matplotlib, ``bench.png``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -22,9 +17,8 @@ from dataclasses import asdict
 from typing import Any
 
 from ..files import CliError, check_out_dir
-from . import _numpy, _plot, _report, _seed, _torch
-from ._rows import ALPHA, GAMMA, Measurement
-from ._timing import WIDE_SPREAD
+from . import _measure, _report
+from ._measure import ALPHA, GAMMA, THREADS, Measurement
 
 __all__ = ["options", "run"]
 
@@ -39,33 +33,13 @@ def _simd() -> str:
     return next((level for level in levels if features.get(level)), "baseline")
 
 
-def _progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
 def _tables(rows: list[Measurement], dtypes: list[str], tv_label: str) -> list[_report.Table]:
     tables = [_report.numpy_table(rows, dtype) for dtype in dtypes]
     tables.append(_report.split_table(rows))
     if tv_label:
-        tables += [
-            _report.torch_table(rows, dtype, threads, tv_label)
-            for dtype in dtypes
-            for threads in _torch.THREADS
-        ]
+        tables += [_report.torch_table(rows, d, t, tv_label) for d in dtypes for t in THREADS]
     memory = _report.memory_table(rows)
-    tables.append(memory if memory.rows else _report.Table(memory.title, (), notes=memory.notes))
-    return tables
-
-
-def write_markdown(report: dict[str, Any], path: str) -> None:
-    """The tables of a ``bench.json`` report as Markdown (``bench.md``), for the Performance page."""
-    rows = [Measurement(**row) for row in report["rows"]]
-    dtypes = list(dict.fromkeys(row.dtype for row in rows if row.group == "numpy"))
-    machine = report["machine"]
-    header = f"Machine: {machine['cpus']} CPUs, NumPy dispatching {machine['numpy_simd']}."
-    tables = _tables(rows, dtypes, report["torchvision"])
-    with open(path, "w") as f:
-        f.write("\n\n".join([header, *(_report.as_markdown(t) for t in tables)]) + "\n")
+    return [*tables, memory if memory.rows else _report.Table(memory.title, (), notes=memory.notes)]
 
 
 def run(
@@ -77,46 +51,39 @@ def run(
     with_compile: bool = True,
 ) -> list[Measurement]:
     """Measure, print the tables, write bench.json, bench.md and bench.png into ``out_dir``."""
+    progress = functools.partial(print, file=sys.stderr, flush=True)
+
     rows: list[Measurement] = []
     for dtype in dtypes:
         for log2n in log2ns:
-            _progress(f"NumPy forward, N = 2**{log2n}, {dtype} ...")
-            rows += _numpy.measure(log2n, dtype, budget, with_paddle)
-    _progress("per call on the 2x3 example ...")
-    rows += _seed.measure(budget, with_paddle)
+            progress(f"NumPy forward, N = 2**{log2n}, {dtype} ...")
+            rows += _measure.numpy_rows(log2n, dtype, budget, with_paddle)
+    progress("per call on the 2x3 example ...")
+    rows += _measure.split_rows(budget, with_paddle)
     tv_label = ""
     for dtype in dtypes:
-        _progress(f"torch forward+backward, {dtype}, 1 and 2 threads ...")
-        tv_label, torch_rows = _torch.measure(log2ns, dtype, budget, with_compile)
+        progress(f"torch forward+backward, {dtype}, 1 and 2 threads ...")
+        tv_label, torch_rows = _measure.torch_rows(log2ns, dtype, budget, with_compile)
         rows += torch_rows
     tables = _tables(rows, dtypes, tv_label)
-    print("\n\n".join(_report.as_text(table) for table in tables))
+    print("\n\n".join(map(_report.as_text, tables)))
     wide = _report.flagged(tables)
     if wide:
         print(
-            f"\nwarning: {wide} row(s) marked {_report.FLAG}: their repeats spread wider than "
-            f"max/min {WIDE_SPREAD}; rerun on a quieter machine or with a larger --budget"
+            f"\nwarning: {wide} row(s) marked {_report.FLAG}: their repeats spread wider than max/min "
+            f"{_report.WIDE_SPREAD}; rerun on a quieter machine or with a larger --budget"
         )
-
     os.makedirs(out_dir, exist_ok=True)
-    machine = {
-        "cpus": os.cpu_count(),
-        "numpy_simd": _simd(),
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-    }
-    report = {
-        "machine": machine,
-        "alpha": ALPHA,
-        "gamma": GAMMA,
-        "torchvision": tv_label,
-        "rows": [asdict(r) for r in rows],
-    }
+    simd, machine = _simd(), {"cpus": os.cpu_count(), "platform": platform.platform()}
+    machine |= {"numpy_simd": simd, "python": sys.version.split()[0]}
+    report = {"machine": machine, "alpha": ALPHA, "gamma": GAMMA, "torchvision": tv_label}
     with open(os.path.join(out_dir, "bench.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    write_markdown(report, os.path.join(out_dir, "bench.md"))
+        json.dump({**report, "rows": [asdict(r) for r in rows]}, f, indent=1)
+    with open(os.path.join(out_dir, "bench.md"), "w") as f:
+        header = f"Machine: {machine['cpus']} CPUs, NumPy dispatching {simd}."
+        f.write("\n\n".join([header, *map(_report.as_markdown, tables)]) + "\n")
     written = ["bench.json", "bench.md"]
-    if _plot.plot(rows, tv_label, os.path.join(out_dir, "bench.png")):
+    if _report.plot(rows, tv_label, os.path.join(out_dir, "bench.png")):
         written.append("bench.png")
     else:
         print("(install matplotlib for the plot)")
@@ -140,9 +107,7 @@ def options(args: argparse.Namespace, max_log2n: int) -> dict[str, Any]:
     if args.step < 1:
         raise CliError(f"--step: must be a positive number of octaves, but received {args.step}")
     if not (math.isfinite(args.budget) and 0 < args.budget <= 60):
-        raise CliError(
-            f"--budget: must be seconds in (0, 60] per measurement, but received {args.budget}"
-        )
+        raise CliError(f"--budget: must be seconds in (0, 60], but received {args.budget}")
     check_out_dir(args.out)
     return {
         "log2ns": list(range(args.min_log2n, args.max_log2n + 1, args.step)),
