@@ -5,7 +5,8 @@ how to find its device, whether its values can be read now) is worked out once p
 ``Kind``; the cache of kinds is the only state here. What depends on the array itself (a torch
 tensor's layout, a Dask array's chunk type) is checked per call by the kind's ``inspect``. Every
 refusal raises with the argument's name, so that no backend ever sees an array it cannot serve.
-The library table names ``torch_kind``, ``jax_kind`` and ``dask_kind`` here by string.
+The library table names ``torch_kind``, ``jax_kind``, ``cupy_kind`` and ``dask_kind`` here by
+string.
 """
 
 from __future__ import annotations
@@ -105,8 +106,13 @@ def _torch_read(value: Any) -> float | None:
     import torch
 
     # Under torch.compile or a torch.func transform the value is symbolic: reading it would break
-    # the graph (an error under fullgraph=True) or fail inside vmap.
-    if torch.compiler.is_compiling() or torch._C._functorch.is_functorch_wrapped_tensor(value):
+    # the graph (an error under fullgraph=True) or fail inside vmap. On a GPU it would wait for the
+    # device: a synchronization per call, which the GPU path never makes.
+    if (
+        torch.compiler.is_compiling()
+        or value.device.type != "cpu"
+        or torch._C._functorch.is_functorch_wrapped_tensor(value)
+    ):
         return None
     return float(value.detach().item())
 
@@ -166,12 +172,25 @@ def torch_kind(_: Any) -> Kind:
     )
 
 
+def _jax_read(value: Any) -> float | None:
+    # A value on a GPU or TPU is read only by waiting for the device.
+    try:
+        on_host = all(device.platform == "cpu" for device in value.devices())
+    except Exception:  # traced
+        return None
+    return read_float(value) if on_host else None
+
+
 def jax_kind(value: Any) -> Kind:
     """JAX arrays: the set of devices they live on."""
     namespace = array_api_compat.array_namespace(value)
-    return Kind(
-        namespace, _jax_device, read_float, shapes_known=True, limits=half_limits(namespace)
-    )
+    return Kind(namespace, _jax_device, _jax_read, shapes_known=True, limits=half_limits(namespace))
+
+
+def cupy_kind(value: Any) -> Kind:
+    """CuPy arrays: on a GPU, so never read (that would wait for the device)."""
+    namespace = array_api_compat.array_namespace(value)
+    return Kind(namespace, any_device, None, shapes_known=True, limits=half_limits(namespace))
 
 
 def dask_kind(value: Any) -> Kind:

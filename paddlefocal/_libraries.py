@@ -104,7 +104,10 @@ LIBRARIES: tuple[Library, ...] = (
         "jax", "jax", array_api_compat.is_jax_array, "paddlefocal.backends.jax:loss",
         kind="paddlefocal._kinds:jax_kind",
     ),
-    Library("cupy", "cupy", array_api_compat.is_cupy_array, "paddlefocal.backends.cupy:loss"),
+    Library(
+        "cupy", "cupy", array_api_compat.is_cupy_array, "paddlefocal.backends.cupy:loss",
+        kind="paddlefocal._kinds:cupy_kind",
+    ),
     Library(
         "dask", "dask", array_api_compat.is_dask_array, "paddlefocal.backends.dask:loss",
         kind="paddlefocal._kinds:dask_kind",

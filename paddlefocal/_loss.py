@@ -55,7 +55,8 @@ def sigmoid_focal_loss(
         the largest number of ``logit``'s dtype in magnitude (so that ``2 alpha - 1`` is finite). A
         0-D array of an integer or floating dtype is cast to ``logit``'s dtype (as Paddle casts it)
         and checked like a number where its value is known; a traced one (under
-        ``jax.jit``) or a lazy one (Dask) cannot be, and a nan there gives a nan loss. Default 0.25.
+        ``jax.jit``), a lazy one (Dask) or one on a GPU (reading it would wait for the device)
+        is not, and a nan there gives a nan loss. Default 0.25.
     gamma : int, float or 0-D array, optional
         Focusing parameter; ``gamma = 0`` is the alpha-weighted binary cross-entropy. The same rules
         as ``alpha``. Negative values are allowed (as in Paddle) and computed in log space. Default

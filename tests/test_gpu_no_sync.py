@@ -70,3 +70,18 @@ def test_public_call_reads_nothing_back_on_fake_cuda_tensors(kernel, monkeypatch
     names = {getattr(c[0], "__name__", "?") for c in calls if c is not None}
     assert names == {"branch_free_kernel" if kernel == "branch-free" else "triton_kernel"}
     assert len(calls) == 2 * len(CASES)
+
+
+def test_tensor_alpha_gamma_on_fake_cuda_are_not_read_back():
+    """A 0-D tensor ``alpha``/``gamma`` on a GPU is not range-checked: reading it would wait for the
+    device. On the CPU the same tensors are read and checked (a nan one is refused)."""
+    with fake_tensor.FakeTensorMode():
+        x, y, n = _inputs(torch.float32, "[]")
+        alpha = torch.empty((), dtype=torch.float32, device="cuda")
+        gamma = torch.empty((), dtype=torch.float64, device="cuda")
+        for reduction in ("sum", "mean", "none"):
+            out = F.sigmoid_focal_loss(x, y, n, alpha, gamma, reduction)
+            assert out.device.type == "cuda" and out.dtype == torch.float32
+    x = torch.zeros(2, 3)
+    with pytest.raises(ValueError, match="'alpha' must be finite"):
+        F.sigmoid_focal_loss(x, x, alpha=torch.tensor(float("nan")))
