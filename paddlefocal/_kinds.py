@@ -5,8 +5,7 @@ how to find its device, whether its values can be read now) is worked out once p
 ``Kind``; the cache of kinds is the only state here. What depends on the array itself (a torch
 tensor's layout, a Dask array's chunk type) is checked per call by the kind's ``inspect``. Every
 refusal raises with the argument's name, so that no backend ever sees an array it cannot serve.
-The library table names ``torch_kind``, ``jax_kind``, ``cupy_kind`` and ``dask_kind`` here by
-string.
+The library table names the ``*_kind`` functions here by string.
 """
 
 from __future__ import annotations
@@ -30,15 +29,14 @@ NUMPY_IS_STANDARD = tuple(int(part) for part in np.__version__.split(".")[:2]) >
 
 
 def half_limits(namespace: Namespace) -> dict[Any, float] | None:
-    """``{float32: limit, float64: limit}`` of a namespace's dtype objects (and of the NumPy dtypes
-    they stand for, which arrays carry): half the largest number, so that the class weights
-    (1 - alpha, 2 alpha - 1) and gamma +- 1 stay finite in the dtype."""
+    """``{float32: limit, float64: limit}`` (NumPy's dtypes under both spellings): half the largest
+    number, so that the class weights (1 - alpha, 2 alpha - 1) and gamma +- 1 stay finite."""
     try:
         limits = {}
         for dtype in (namespace.float32, namespace.float64):
             limits[dtype] = float(namespace.finfo(dtype).max) / 2
             if isinstance(dtype, type) and issubclass(dtype, np.generic):
-                limits[np.dtype(dtype)] = limits[dtype]  # np.float32 and np.dtype("float32")
+                limits[np.dtype(dtype)] = limits[dtype]
         return limits
     except Exception:  # no float64, or dtype objects that cannot be dict keys: asked per call
         return None
@@ -108,13 +106,10 @@ def _torch_read(value: Any) -> float | None:
     # Under torch.compile or a torch.func transform the value is symbolic: reading it would break
     # the graph (an error under fullgraph=True) or fail inside vmap. On a GPU it would wait for the
     # device: a synchronization per call, which the GPU path never makes.
-    if (
-        torch.compiler.is_compiling()
-        or value.device.type != "cpu"
-        or torch._C._functorch.is_functorch_wrapped_tensor(value)
-    ):
+    if torch.compiler.is_compiling() or value.device.type != "cpu":
         return None
-    return float(value.detach().item())
+    wrapped = torch._C._functorch.is_functorch_wrapped_tensor(value)
+    return None if wrapped else float(value.detach().item())
 
 
 def _torch_device(value: Any) -> Any:
@@ -122,13 +117,9 @@ def _torch_device(value: Any) -> Any:
 
 
 def _torch_autocast(logit: Any, label: Any) -> tuple[Any, Any]:
-    """Half logit or label inside ``torch.autocast``, cast to float32; otherwise as given.
-
-    Inside autocast, torch runs its losses in float32 (its ``binary_cross_entropy_with_logits`` is on
-    the float32 list), and Paddle's AMP keeps ``sigmoid_cross_entropy_with_logits`` in float32 too, so
-    a float16/bfloat16 logit coming out of an autocast layer is computed in float32 and the result is
-    float32. Outside autocast, Paddle's dtype rule stands: half inputs are refused.
-    """
+    """Half logit or label inside ``torch.autocast``, cast to float32 (as torch's own
+    ``binary_cross_entropy_with_logits`` and Paddle's AMP compute this loss); otherwise as given,
+    and Paddle's dtype rule refuses half inputs."""
     import torch
 
     halves = (torch.float16, torch.bfloat16)
@@ -173,12 +164,9 @@ def torch_kind(_: Any) -> Kind:
 
 
 def _jax_read(value: Any) -> float | None:
-    # A value on a GPU or TPU is read only by waiting for the device.
-    try:
-        on_host = all(device.platform == "cpu" for device in value.devices())
-    except Exception:  # traced
-        return None
-    return read_float(value) if on_host else None
+    # On a GPU or TPU the value is read only by waiting for the device; a traced one has no devices.
+    devices = _jax_device(value)
+    return read_float(value) if devices and all(d.platform == "cpu" for d in devices) else None
 
 
 def jax_kind(value: Any) -> Kind:

@@ -22,6 +22,7 @@ from ._kinds import KINDS, Kind, cpu, is_array, kind_of
 from ._typing import Array, Namespace, Reduction, Scalar
 
 REDUCTIONS = ("sum", "mean", "none")
+_NAMES = ("logit", "label", "normalizer", "alpha", "gamma")
 
 
 def validate(
@@ -119,11 +120,10 @@ def _plain(layout: Any, one: Any, other: Any) -> bool:
 
 def _member(kind: Kind, value: Any, argname: str, logit: Any) -> None:
     """Raise unless ``value`` is a servable array of ``logit``'s library."""
-    if type(value) is type(logit) and KINDS.get(type(value)) is kind:
-        if kind.inspect is not None:
-            kind.inspect(value, argname)
-    else:
+    if type(value) is not type(logit) or KINDS.get(type(value)) is not kind:
         _same_library(kind.namespace, value, argname, logit)
+    elif kind.inspect is not None:
+        kind.inspect(value, argname)
 
 
 def _is_float(xp: Namespace, dtype: Any) -> bool:
@@ -147,12 +147,6 @@ def _refuse_dtype(
     raise error(f"{FN}: '{argname}' must have dtype float32 or float64, but received dtype {dtype}")
 
 
-def _limit(kind: Kind, dtype: Any) -> float:
-    """The largest magnitude of alpha and gamma for ``dtype`` (see ``_kinds.half_limits``)."""
-    limit = None if kind.limits is None else kind.limits.get(dtype)
-    return float(kind.namespace.finfo(dtype).max) / 2 if limit is None else limit
-
-
 def _dtypes(kind: Kind, logit: Any, label: Any) -> tuple[Any, Any, float]:
     """logit and label of one float dtype (half ones in float32 inside autocast), and its limit."""
     if kind.autocast is not None:
@@ -169,7 +163,9 @@ def _dtypes(kind: Kind, logit: Any, label: Any) -> tuple[Any, Any, float]:
             f"{FN}: 'label' must have the same dtype as 'logit' ({logit.dtype}), but received "
             f"dtype {label.dtype}"
         )
-    return logit, label, _limit(kind, logit.dtype)
+    # The largest magnitude of alpha and gamma for the dtype (see ``_kinds.half_limits``).
+    limit = None if kind.limits is None else kind.limits.get(logit.dtype)
+    return logit, label, float(xp.finfo(logit.dtype).max) / 2 if limit is None else limit
 
 
 def _shapes(logit: Array, label: Array) -> None:
@@ -283,8 +279,7 @@ def _normalizer(kind: Kind, given: Any, logit: Array) -> Array:
 def _devices(
     kind: Kind, logit: Array, label: Array, normalizer: Any, alpha: Any, gamma: Any
 ) -> None:
-    names = ("logit", "label", "normalizer", "alpha", "gamma")
-    named = zip(names, (logit, label, normalizer, alpha, gamma), strict=True)
+    named = zip(_NAMES, (logit, label, normalizer, alpha, gamma), strict=True)
     arrays = tuple((n, v) for n, v in named if v is not None and type(v) not in (float, int))
     for name, value in arrays:
         if getattr(value, "is_meta", False) is True:
