@@ -143,3 +143,41 @@ def test_compiled_step_as_first_use_equals_eager(case):
         if "Warning" in line and not any(k in line for k in known)
     ]
     assert not warned, "\n".join(warned[:10])
+
+
+@pytest.mark.slow
+def test_compiled_first_use_when_paddlefocal_is_imported_before_torch():
+    """Imported before torch, the package loads its torch path as torch's import ends (a compiled
+    step cannot trace an import): the first call, compiled with fullgraph, equals the eager one."""
+    script = textwrap.dedent(
+        """
+        import sys
+        import warnings
+        warnings.simplefilter("always")
+        import paddlefocal.nn.functional as F
+        assert "torch" not in sys.modules
+        import torch
+        assert "paddlefocal.backends.torch" in sys.modules
+        x = torch.randn(6, 80, requires_grad=True)
+        y = (torch.rand(6, 80) < 0.1).float()
+        def step(x):
+            return F.sigmoid_focal_loss(x, y, normalizer=(y == 1).sum().float().clamp(min=1.0))
+        got = torch.compile(step, fullgraph=True)(x)
+        (g,) = torch.autograd.grad(got, x)
+        want = step(x)
+        (w,) = torch.autograd.grad(want, x)
+        torch.testing.assert_close(got, want)
+        torch.testing.assert_close(g, w)
+        print("OK")
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("OK"), proc.stderr[-3000:]
+    warned = [
+        line
+        for line in proc.stderr.splitlines()
+        if "Warning" in line and "torch.jit.script_method` is deprecated" not in line
+    ]
+    assert not warned, "\n".join(warned[:10])
