@@ -28,6 +28,7 @@ from torch.autograd import forward_ad
 from paddlefocal._call import Call
 from paddlefocal._derivatives import focal_elementwise_grads
 from paddlefocal._driver import Kernel, run, serves
+from paddlefocal._kinds import KINDS, torch_kind
 from paddlefocal._reference import apply_normalizer_and_reduction, focal_elementwise
 from paddlefocal._typing import Reduction
 
@@ -232,3 +233,9 @@ def loss(call: Call) -> torch.Tensor:
 def triton_loss(call: Call) -> torch.Tensor:
     """The same with the Triton kernel on any device (CPU tensors need ``TRITON_INTERPRET=1``)."""
     return _apply(call, True)
+
+
+# torch's kind known before the first call: a compiled first call then traces no walk of the library
+# table (and guards none of it on every later call).
+KINDS.setdefault(torch.Tensor, torch_kind(None))
+KINDS.setdefault(torch.nn.Parameter, KINDS[torch.Tensor])
