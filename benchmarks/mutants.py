@@ -11,7 +11,7 @@ The quick suite is one pytest command, run in the repository root (here, in a co
         tests/test_kernels.py tests/test_numpy_path.py tests/test_hostile_catalogue.py
         tests/test_differences.py tests/test_hostile_normalizer.py tests/test_hostile_alpha_gamma.py
         tests/test_fast_paths.py tests/test_validation.py tests/test_conformance.py
-        tests/test_numerics.py
+        tests/test_numerics.py tests/test_gpu_no_sync.py
 
 (about 1.5 minutes on 2 cores when nothing fails). A mutant is caught when that command fails (or
 runs past ``--timeout``).
@@ -65,6 +65,7 @@ QUICK_SUITE = [
     "tests/test_validation.py",
     "tests/test_conformance.py",
     "tests/test_numerics.py",
+    "tests/test_gpu_no_sync.py",
 ]
 PYTEST = ["-m", "pytest", "-m", "not slow", "-x", "-q", "-p", "no:cacheprovider"]
 
@@ -292,8 +293,8 @@ CATALOGUE: list[Mutant] = [
     ),
     M(
         TP,
-        "        return blocked_kernel, CPU_BLOCK",
-        "        return blocked_kernel, None",
+        "(blocked_kernel, CPU_BLOCK)",
+        "(blocked_kernel, None)",
         "torch CPU tensors as one block (no blocking)",
     ),
     # --- the numpy kernels
@@ -341,8 +342,8 @@ CATALOGUE: list[Mutant] = [
     ),
     M(
         NP,
-        "            ce = log1p(e) - xi * yi",
-        "            ce = log1p(e) + xi * yi",
+        "        ce = log1p(e) + max(xi * (1.0 - yi), -xi * yi)",
+        "        ce = log1p(e) + max(xi * (1.0 - yi), xi * yi)",
         "tiny kernel: wrong sign of x y for a negative logit",
     ),
     M(
@@ -431,6 +432,25 @@ CATALOGUE: list[Mutant] = [
         "        if not 0 <= value <= max_log2n:",
         "        if not 0 <= value < max_log2n:",
         "bench --max-log2n 30 refused",
+    ),
+    # --- added with the tiny kernel's derivative and the GPU range check
+    M(
+        NP,
+        "0.5 * tanh(0.5 * xi) + (0.5 - yi)",
+        "0.5 * tanh(0.5 * xi) + (yi - 0.5)",
+        "tiny kernel: d ce / dx near 0 with the label's sign flipped",
+    ),
+    M(
+        NP,
+        "q ** (gamma - 1.0) * (gamma * dq * ce + q * dce)",
+        "q**gamma * (gamma * dq * ce + q * dce)",
+        "tiny kernel: d loss / dx with q**gamma for q**(gamma - 1)",
+    ),
+    M(
+        KIN,
+        'if torch.compiler.is_compiling() or value.device.type != "cpu":',
+        'if torch.compiler.is_compiling() or value.device.type == "meta":',
+        "a 0-D tensor alpha on a GPU read back (a synchronization)",
     ),
 ]
 

@@ -469,10 +469,14 @@ def test_an_integer_normalizer_of_shape_1_is_refused_and_0d_accepted():
 
 
 def test_validation_limits_are_half_the_largest_number():
-    assert (
-        _validation._limit(_validation.KINDS[np.ndarray], np.dtype(np.float32))
-        == float(np.finfo(np.float32).max) / 2
-    )
+    x = np.zeros(3, np.float32)
+    half = float(np.finfo(np.float32).max) / 2  # a float32 number itself
+    above = float(np.nextafter(np.float32(half), np.float32(np.inf)))
+    for value in (half, -half, np.asarray(half, np.float32)):
+        _validation.validate(x, x, None, value, 2.0, "sum")
+    for value in (above, -above, np.asarray(above, np.float32)):
+        with pytest.raises(ValueError, match="at most"):
+            _validation.validate(x, x, None, value, 2.0, "sum")
 
 
 # --- the command line -----------------------------------------------------------------------------
