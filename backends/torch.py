@@ -25,6 +25,7 @@ import array_api_compat.torch as xp_torch
 import torch
 from torch.autograd import forward_ad
 
+from paddlefocal._after_import import after_import
 from paddlefocal._call import Call
 from paddlefocal._derivatives import focal_elementwise_grads
 from paddlefocal._driver import Kernel, run, serves
@@ -203,7 +204,10 @@ def _apply(call: Call, forced: bool) -> torch.Tensor:
     args = (logit, label, normalizer, call.alpha, call.gamma, call.reduction, want_grad, forced)
     result: torch.Tensor
     if torch.compiler.is_compiling():
-        result = FocalLoss.apply(*args)[0]
+        code = _REDUCTIONS.index(call.reduction)
+        result = _in_graph(
+            logit, label, normalizer, call.alpha, call.gamma, code, want_grad, forced
+        )
     elif torch._C._are_functorch_transforms_active():  # torch.func: no public test exists
         result = FocalLossJvp.apply(*args)[0]
     elif serves(call) and not (
@@ -219,6 +223,44 @@ def _apply(call: Call, forced: bool) -> torch.Tensor:
     else:
         result = _eager_apply(*args)[0]
     return result
+
+
+_REDUCTIONS: tuple[Reduction, ...] = ("sum", "mean", "none")
+
+
+def _in_graph(
+    logit: torch.Tensor,
+    label: torch.Tensor,
+    normalizer: torch.Tensor | None,
+    alpha: Any,
+    gamma: Any,
+    code: int,
+    want_grad: bool,
+    forced: bool,
+) -> torch.Tensor:
+    """The Function inside a compiled region, left opaque to Dynamo and traced by AOTAutograd.
+
+    Dynamo's own tracing of an autograd Function saves detached values for its backward: with its
+    eager backend, a second differentiation (a gradient penalty, a Hessian-vector product) would
+    miss the terms through them, without a word. Opaque to Dynamo, the Function runs as it does
+    uncompiled there; AOTAutograd (aot_eager, Inductor) traces it and refuses a second
+    differentiation, as it does for any compiled region. The reduction travels as its index (a
+    string is no graph input); a float ``alpha``/``gamma`` may arrive symbolic (``dynamic=True``),
+    and ``float`` makes it a constant of the graph again.
+    """
+    alpha = alpha if isinstance(alpha, torch.Tensor) else float(alpha)
+    gamma = gamma if isinstance(gamma, torch.Tensor) else float(gamma)
+    reduction = _REDUCTIONS[code]
+    return FocalLoss.apply(logit, label, normalizer, alpha, gamma, reduction, want_grad, forced)[0]
+
+
+def _allow_in_graph() -> None:
+    torch.compiler.allow_in_graph(_in_graph)
+
+
+# Registered with Dynamo once torch.compile has imported it: importing Dynamo here would cost the
+# first call of every process about 1.7 s.
+after_import("torch._dynamo", _allow_in_graph)
 
 
 def _needs_grad(tensor: torch.Tensor | None) -> bool:

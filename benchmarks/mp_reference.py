@@ -193,9 +193,11 @@ def errors(ours: np.ndarray, true: np.ndarray, normal: np.ndarray, dtype) -> tup
     same_inf = np.isinf(true) & (ours == true)
     bad = np.isnan(ours) | (np.isinf(true) & ~same_inf) | (np.isinf(ours) & ~np.isinf(true))
     finite = ~np.isinf(true) & ~bad
-    rel = np.abs(ours - true) / np.where(true == 0, 1.0, np.abs(true))
+    with np.errstate(invalid="ignore"):  # inf - inf where both are infinite: masked out below
+        rel = np.abs(ours - true) / np.where(true == 0, 1.0, np.abs(true))
+        error = np.abs(ours - true)
     worst_rel = float(np.max(np.where(finite & normal, rel, 0.0), initial=0.0))
-    worst_abs = float(np.max(np.where(finite & ~normal, np.abs(ours - true), 0.0), initial=0.0))
+    worst_abs = float(np.max(np.where(finite & ~normal, error, 0.0), initial=0.0))
     if np.any(bad):
         worst_rel = np.inf
     return worst_rel, worst_abs

@@ -251,7 +251,11 @@ def reference_loss(call: Call) -> Array:
     """The reference path: the stable per-element loss, the normalizer, the reduction."""
     # The formulas' discarded branches (0 * inf at infinite logits) and Paddle's division by a zero
     # normalizer are quiet, whatever NumPy error state the caller set.
-    quiet = np.errstate(all="ignore") if isinstance(call.logit, np.ndarray) else nullcontext()
-    with quiet:  # NumPy's error state only: torch.compile cannot trace np.errstate
+    # NumPy's error state covers the libraries that compute on NumPy eagerly (array-api-strict, say);
+    # torch.compile cannot trace np.errstate, and torch warns of none of these.
+    torch = sys.modules.get("torch")
+    is_torch = torch is not None and isinstance(call.logit, torch.Tensor)
+    quiet = nullcontext() if is_torch else np.errstate(all="ignore")
+    with quiet:
         loss = focal_elementwise(call.xp, call.logit, call.label, call.alpha, call.gamma)
         return apply_normalizer_and_reduction(call.xp, loss, call.normalizer, call.reduction)

@@ -129,6 +129,8 @@ class _LossDataset:
         return workers, float(F.sigmoid_focal_loss(x, y))
 
 
+# Fork, as DataLoader's default on Linux: JAX, imported by other tests of the session, warns of it.
+@pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
 def test_torch_dataloader_workers_are_single_threaded(threads):
     torch = pytest.importorskip("torch")
     threads(4)
