@@ -88,3 +88,30 @@ def test_zero_normalizer_divides_the_total_on_every_path(lib_, reduction):
     assert np.isnan(
         lib_.to_numpy(F.sigmoid_focal_loss(*exact_zero, normalizer=zero, reduction=reduction))
     )
+
+
+@pytest.mark.parametrize("name", ["dask", "array_api_strict"])
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
+def test_lazy_and_strict_arrays_compute_quietly_and_as_numpy(name, reduction):
+    """Infinite logits, the ignore label, a zero normalizer, an array alpha and a negative gamma give
+    no warning on Dask (computed later, on Dask's threads) or array-api-strict, as on NumPy, and
+    NumPy's values."""
+    import warnings
+
+    from helpers import lib
+
+    pytest.importorskip(name)
+    lib_ = lib(name)
+    x = np.array([[np.inf, -np.inf, 0.5], [1.0, 2.0, -3.0]], np.float32)
+    y = np.array([[1.0, 0.0, 0.3], [-100.0, 1.0, 0.0]], np.float32)
+    zero, alpha = np.asarray(0.0, np.float32), np.asarray(0.25, np.float32)
+    for normalizer, a, gamma in ((zero, 0.25, 2.0), (zero, alpha, 2.0), (None, 0.25, -0.5)):
+        want = F.sigmoid_focal_loss(x, y, normalizer, a, gamma, reduction)
+        args = [lib_.from_numpy(v) for v in (x, y)]
+        n = None if normalizer is None else lib_.from_numpy(normalizer)
+        a_ = a if isinstance(a, float) else lib_.from_numpy(a)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = lib_.to_numpy(F.sigmoid_focal_loss(*args, n, a_, gamma, reduction))
+        # Equal where NumPy takes the same formulas (the chunks' kernel may round the rest apart).
+        np.testing.assert_allclose(got, want, rtol=1e-6, equal_nan=True)
