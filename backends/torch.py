@@ -254,13 +254,19 @@ def _in_graph(
     return FocalLoss.apply(logit, label, normalizer, alpha, gamma, reduction, want_grad, forced)[0]
 
 
-def _allow_in_graph() -> None:
+def _before_compiling() -> None:
+    """Once torch.compile has imported Dynamo: the Function opaque to it, and the paths for tensors
+    and parameters chosen eagerly (plug-ins read), so that a compiled call traces no walk of the
+    library table and guards none of it."""
     torch.compiler.allow_in_graph(_in_graph)
+    from paddlefocal._registry import resolve
+
+    for tensor in (torch.empty(0), torch.nn.Parameter(torch.empty(0))):
+        resolve(tensor)
 
 
-# Registered with Dynamo once torch.compile has imported it: importing Dynamo here would cost the
-# first call of every process about 1.7 s.
-after_import("torch._dynamo", _allow_in_graph)
+# Importing Dynamo here would cost the first call of every process about 1.7 s.
+after_import("torch._dynamo", _before_compiling)
 
 
 def _needs_grad(tensor: torch.Tensor | None) -> bool:

@@ -198,3 +198,31 @@ def test_aot_backends_refuse_a_second_differentiation_as_for_the_op_sequence():
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0 and proc.stdout.strip().endswith("OK"), proc.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_dynamos_import_makes_the_function_opaque_and_chooses_the_tensor_paths_eagerly():
+    """Nothing of Dynamo is imported with the package (it would cost each process ~1.7 s); once
+    torch.compile imports it, the Function is allowed in the graph and the paths for tensors and
+    parameters are chosen, so a compiled call walks no library table."""
+    script = textwrap.dedent(
+        """
+        import sys
+        import torch
+        import paddlefocal.nn.functional as F
+        from paddlefocal import _registry
+        import paddlefocal.backends.torch as torch_path
+        F.sigmoid_focal_loss(torch.randn(4), torch.zeros(4))
+        assert "torch._dynamo" not in sys.modules
+        _registry._cache.clear()
+        import torch._dynamo
+        from torch._dynamo import trace_rules
+        assert trace_rules.is_callable_allowed(torch_path._in_graph)
+        assert {torch.Tensor, torch.nn.Parameter} <= set(_registry._cache)
+        print("OK")
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("OK"), proc.stderr[-3000:]
