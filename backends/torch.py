@@ -265,10 +265,6 @@ def _before_compiling() -> None:
         resolve(tensor)
 
 
-# Importing Dynamo here would cost the first call of every process about 1.7 s.
-after_import("torch._dynamo", _before_compiling)
-
-
 def _needs_grad(tensor: torch.Tensor | None) -> bool:
     return tensor is not None and tensor.requires_grad
 
@@ -287,3 +283,6 @@ def triton_loss(call: Call) -> torch.Tensor:
 # table (and guards none of it on every later call).
 KINDS.setdefault(torch.Tensor, torch_kind(None))
 KINDS.setdefault(torch.nn.Parameter, KINDS[torch.Tensor])
+# Last: where Dynamo is loaded already, the paths are chosen now, from this module as complete.
+# Importing Dynamo here would cost the first call of every process about 1.7 s.
+after_import("torch._dynamo", _before_compiling)

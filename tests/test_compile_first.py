@@ -222,7 +222,24 @@ def test_dynamos_import_makes_the_function_opaque_and_chooses_the_tensor_paths_e
         print("OK")
         """
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    # Dynamo loaded before the package: the same at the torch path's import.
+    before = textwrap.dedent(
+        """
+        import torch
+        import torch._dynamo
+        from torch._dynamo import trace_rules
+        import paddlefocal
+        from paddlefocal import _registry
+        import paddlefocal.backends.torch as torch_path
+        assert trace_rules.is_callable_allowed(torch_path._in_graph)
+        assert {t: p[0].name for t, p in _registry._cache.items()} == {
+            torch.Tensor: "torch", torch.nn.Parameter: "torch"
+        }
+        print("OK")
+        """
     )
-    assert proc.returncode == 0 and proc.stdout.strip().endswith("OK"), proc.stderr[-3000:]
+    for code in (script, before):
+        proc = subprocess.run(
+            [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=300
+        )
+        assert proc.returncode == 0 and proc.stdout.strip().endswith("OK"), proc.stderr[-3000:]
