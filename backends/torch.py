@@ -12,8 +12,8 @@ that a transform can differentiate again (``hessian``, ``gradgradcheck``).
 ``FocalLoss`` has ``setup_context`` and a vmap rule, so it composes with ``torch.func`` and
 ``torch.compile(fullgraph=True)``, where Dynamo leaves it opaque (``_in_graph``); ``FocalLossJvp`` adds
 the forward-mode rule (``jvp``, forward AD), which Dynamo refuses: the twin is used outside a compiled
-region. Both are finite where autograd
-through the forward formulas gives nan (saturated logits with ``gamma < 1``).
+region. Both are finite where autograd through the forward formulas gives nan (saturated logits with
+``gamma < 1``).
 """
 
 from __future__ import annotations
