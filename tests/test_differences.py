@@ -10,6 +10,10 @@ import paddlefocal.nn.functional as F
 
 pytestmark = pytest.mark.usefixtures("paddle")
 
+#: The example of Paddle's documentation (the seed).
+SEED_LOGIT = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32)
+SEED_LABEL = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
+
 
 def _pd():
     import paddle
@@ -173,8 +177,7 @@ def test_gradient_at_logit_exactly_zero():
 @pytest.mark.parametrize(("dtype", "value"), [("int64", 2), ("int32", 2), ("bool", True)])
 def test_integer_0d_normalizer_is_cast_to_logits_dtype_as_paddle_promotes_it(dtype, value):
     paddle, PF = _pd()
-    x = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32)
-    y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
+    x, y = SEED_LOGIT.copy(), SEED_LABEL.copy()
     n = np.asarray(value, dtype)
     theirs = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), paddle.to_tensor(n))
     ours = F.sigmoid_focal_loss(x, y, normalizer=n)
@@ -220,8 +223,7 @@ def test_non_finite_alpha_gamma_are_refused_where_paddle_returns_nan(bad):
 def test_bool_alpha_is_refused_where_paddle_takes_it_as_a_number(argname, kind):
     paddle, PF = _pd()
     torch = pytest.importorskip("torch")
-    x = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32)
-    y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
+    x, y = SEED_LOGIT.copy(), SEED_LABEL.copy()
     one = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: 1.0})
     for flag in (True, paddle.to_tensor(np.asarray(True))):
         theirs = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: flag})
@@ -390,8 +392,7 @@ def test_alpha_list_is_refused(argname, given):
     """The docs: alpha and gamma are int or float. Paddle's to_tensor makes a list, a tuple or a
     [1] array a [1] tensor and broadcasts it (a 0-D logit's 'none' result then has shape [1])."""
     paddle, PF = _pd()
-    x = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32)
-    y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
+    x, y = SEED_LOGIT.copy(), SEED_LABEL.copy()
     arg = paddle.to_tensor(given) if isinstance(given, np.ndarray) else given
     theirs = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: arg})
     as_number = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: 0.5})
@@ -417,8 +418,7 @@ def test_complex_alpha_gamma_are_refused(argname, kind):
     """Paddle's to_tensor(alpha, dtype=float32) drops the imaginary part: 0.5+1j is taken as 0.5."""
     paddle, PF = _pd()
     torch = pytest.importorskip("torch")
-    x = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32)
-    y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
+    x, y = SEED_LOGIT.copy(), SEED_LABEL.copy()
     value = 0.5 + 1j
     theirs = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: value})
     zero_d = paddle.to_tensor(np.asarray(value, np.complex64))
@@ -440,8 +440,7 @@ def test_complex_normalizer_is_refused(dtype):
     """The docs: float32 or float64, and the result of logit's dtype; Paddle's divide promotes."""
     paddle, PF = _pd()
     torch = pytest.importorskip("torch")
-    x = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32)
-    y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
+    x, y = SEED_LOGIT.copy(), SEED_LABEL.copy()
     for shape in [(), (1,)]:
         n = np.full(shape, 2 + 1j, dtype)
         theirs = PF.sigmoid_focal_loss(
