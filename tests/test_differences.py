@@ -15,6 +15,14 @@ SEED_LOGIT = np.array([[0.97, 0.91, 0.03], [0.55, 0.43, 0.71]], np.float32)
 SEED_LABEL = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
 
 
+def _paddle_on_seed(**kwargs):
+    """Paddle's loss of the seed, with ``kwargs`` given."""
+    paddle, PF = _pd()
+    return PF.sigmoid_focal_loss(
+        paddle.to_tensor(SEED_LOGIT), paddle.to_tensor(SEED_LABEL), **kwargs
+    )
+
+
 def _pd():
     import paddle
     import paddle.nn.functional as PF
@@ -224,9 +232,9 @@ def test_bool_alpha_is_refused_where_paddle_takes_it_as_a_number(argname, kind):
     paddle, PF = _pd()
     torch = pytest.importorskip("torch")
     x, y = SEED_LOGIT.copy(), SEED_LABEL.copy()
-    one = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: 1.0})
+    one = _paddle_on_seed(**{argname: 1.0})
     for flag in (True, paddle.to_tensor(np.asarray(True))):
-        theirs = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: flag})
+        theirs = _paddle_on_seed(**{argname: flag})
         np.testing.assert_array_equal(theirs.numpy(), one.numpy())  # taken as 1
     given = {"python": True, "numpy": np.asarray(True), "torch": torch.tensor(True)}[kind]
     if kind == "torch":
@@ -394,8 +402,8 @@ def test_alpha_list_is_refused(argname, given):
     paddle, PF = _pd()
     x, y = SEED_LOGIT.copy(), SEED_LABEL.copy()
     arg = paddle.to_tensor(given) if isinstance(given, np.ndarray) else given
-    theirs = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: arg})
-    as_number = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: 0.5})
+    theirs = _paddle_on_seed(**{argname: arg})
+    as_number = _paddle_on_seed(**{argname: 0.5})
     np.testing.assert_allclose(theirs.numpy(), as_number.numpy(), rtol=1e-6)
     if argname == "alpha":
         x0, y0 = paddle.to_tensor(np.float32(0.3)), paddle.to_tensor(np.float32(1.0))
@@ -409,7 +417,7 @@ def test_alpha_list_is_refused(argname, given):
         F.sigmoid_focal_loss(x, y, **{argname: given})
     assert isinstance(ours.value, TypeError) == (not isinstance(given, np.ndarray))
     with pytest.raises(ValueError):  # Paddle, where it does not broadcast
-        PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: [0.5, 0.5]})
+        _paddle_on_seed(**{argname: [0.5, 0.5]})
 
 
 @pytest.mark.parametrize("argname", ["alpha", "gamma"])
@@ -420,10 +428,10 @@ def test_complex_alpha_gamma_are_refused(argname, kind):
     torch = pytest.importorskip("torch")
     x, y = SEED_LOGIT.copy(), SEED_LABEL.copy()
     value = 0.5 + 1j
-    theirs = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: value})
+    theirs = _paddle_on_seed(**{argname: value})
     zero_d = paddle.to_tensor(np.asarray(value, np.complex64))
-    theirs_0d = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: zero_d})
-    real = PF.sigmoid_focal_loss(paddle.to_tensor(x), paddle.to_tensor(y), **{argname: 0.5})
+    theirs_0d = _paddle_on_seed(**{argname: zero_d})
+    real = _paddle_on_seed(**{argname: 0.5})
     np.testing.assert_array_equal(theirs.numpy(), real.numpy())
     np.testing.assert_array_equal(theirs_0d.numpy(), real.numpy())
     if kind == "torch":
