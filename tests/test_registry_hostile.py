@@ -282,3 +282,29 @@ def test_a_fallback_given_while_a_path_is_still_loading_is_not_cached(tmp_path):
         """
     out = _fresh(code, env)
     assert "FIRST slow" in out and "DURING numpy AFTER slow" in out, out
+
+
+def test_after_import_calls_back_once_after_the_import_and_a_failure_only_warns(
+    tmp_path, monkeypatch
+):
+    """The hook that loads the torch path after torch, and tells Dynamo about the loss after Dynamo."""
+    import sys
+
+    from paddlefocal._after_import import after_import
+
+    (tmp_path / "pf_hooked_module.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    seen = []
+    after_import("pf_hooked_module", lambda: seen.append(sys.modules["pf_hooked_module"].VALUE))
+
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    after_import("pf_hooked_module", broken)
+    assert seen == []  # nothing imported, nothing called
+    with pytest.warns(RuntimeWarning, match="boom"):
+        import pf_hooked_module  # noqa: F401
+    assert seen == [1]  # after the module's code ran, once
+    after_import("pf_hooked_module", lambda: seen.append(2))  # imported already: now
+    assert seen == [1, 2]
+    monkeypatch.delitem(sys.modules, "pf_hooked_module")
