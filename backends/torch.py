@@ -89,12 +89,16 @@ def _upstream(
 
 
 class FocalLoss(torch.autograd.Function):
-    """Sigmoid focal loss with the analytic backward, traceable by Dynamo (which refuses a custom jvp)."""
+    """Sigmoid focal loss with the analytic backward, traceable by Dynamo (which refuses a custom jvp).
 
-    generate_vmap_rule = True
+    Its forward takes ``ctx`` (no ``setup_context``): torch 2.14 binds the arguments of a
+    ``setup_context`` Function to its signature on every call, 10-20 us (as much as a 4096-element
+    loss), where this form binds nothing. ``torch.func`` needs ``setup_context``: the twin has it.
+    """
 
     @staticmethod
     def forward(
+        ctx: Any,
         logit: torch.Tensor,
         label: torch.Tensor,
         normalizer: torch.Tensor | None,
@@ -105,20 +109,9 @@ class FocalLoss(torch.autograd.Function):
         forced: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         call = Call(logit, label, normalizer, alpha, gamma, reduction, xp_torch)
-        return _forward(call, want_grad, forced)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        logit, label, normalizer, alpha, gamma, reduction, _, _ = inputs
-        ctx.reduction = reduction
-        ctx.scalars = tuple(v if not isinstance(v, torch.Tensor) else None for v in (alpha, gamma))
-        arrays = (v if isinstance(v, torch.Tensor) else None for v in (alpha, gamma))
-        tensors = (logit, label, normalizer, *arrays, output[1])
-        ctx.mark_non_differentiable(output[1])
-        # The saved gradient is an output for autograd's sake only: no zeros of its size backward.
-        ctx.set_materialize_grads(False)
-        ctx.save_for_backward(*tensors)
-        ctx.save_for_forward(*tensors)
+        output = _forward(call, want_grad, forced)
+        _save(ctx, (logit, label, normalizer, alpha, gamma, reduction), output, forward=False)
+        return output
 
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor, _: Any) -> tuple[Any, ...]:
@@ -142,6 +135,20 @@ class FocalLoss(torch.autograd.Function):
         return d_logit, d_label, d_norm, d_alpha, d_gamma, None, None, None
 
 
+def _save(ctx: Any, inputs: tuple[Any, ...], output: Any, forward: bool) -> None:
+    logit, label, normalizer, alpha, gamma, reduction = inputs[:6]
+    ctx.reduction = reduction
+    ctx.scalars = tuple(v if not isinstance(v, torch.Tensor) else None for v in (alpha, gamma))
+    arrays = (v if isinstance(v, torch.Tensor) else None for v in (alpha, gamma))
+    tensors = (logit, label, normalizer, *arrays, output[1])
+    ctx.mark_non_differentiable(output[1])
+    # The saved gradient is an output for autograd's sake only: no zeros of its size backward.
+    ctx.set_materialize_grads(False)
+    ctx.save_for_backward(*tensors)
+    if forward:
+        ctx.save_for_forward(*tensors)
+
+
 def _unpack(ctx: Any) -> tuple[Any, ...]:
     logit, label, normalizer, alpha, gamma, saved = ctx.saved_tensors
     alpha = ctx.scalars[0] if alpha is None else alpha
@@ -150,14 +157,20 @@ def _unpack(ctx: Any) -> tuple[Any, ...]:
 
 
 class FocalLossJvp(FocalLoss):
-    """The same with the forward-mode rule, for ``torch.func`` and ``torch.autograd.forward_ad``."""
+    """The same with ``setup_context``, a vmap rule and the forward-mode rule, for ``torch.func`` and
+    ``torch.autograd.forward_ad``."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(*args: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(*args: Any) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
         # apply binds its arguments to this signature on every call: ``*args`` binds in a few
-        # microseconds, eight named parameters in 10-20 (Dynamo, which needs the names, never
-        # traces this class).
-        return FocalLoss.forward(*args)
+        # microseconds, eight named parameters in 10-20.
+        return _forward(Call(*args[:6], xp_torch), *args[6:])
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        _save(ctx, inputs, output, forward=True)
 
     @staticmethod
     def jvp(ctx: Any, *tangents: Any) -> tuple[torch.Tensor, None]:
@@ -178,14 +191,13 @@ class FocalLossJvp(FocalLoss):
         return reduced, None
 
 
-# Function.apply binds its arguments to forward's signature on every call; inspect.signature would
+# The twin's apply binds its arguments to forward's signature on every call; inspect.signature would
 # rebuild it each time (17 us, more than the seed's whole loss), unless the function carries it.
-FocalLoss.forward.__signature__ = inspect.signature(FocalLoss.forward)  # type: ignore[attr-defined]
 FocalLossJvp.forward.__signature__ = inspect.signature(FocalLossJvp.forward)  # type: ignore[attr-defined]
-# Outside torch.func and torch.compile, with every argument given positionally, that binding (another
-# 20-40 us) changes nothing: the eager call goes to the base class's apply, which autograd's Function
-# itself calls once it has bound them.
-_eager_apply = super(torch.autograd.Function, FocalLossJvp).apply
+# Outside torch.func and torch.compile, with every argument given positionally, Function.apply's own
+# checks (3-4 us on torch 2.13) change nothing: the eager call goes to the base class's apply, which
+# Function.apply itself calls once it has made them.
+_eager_apply = super(torch.autograd.Function, FocalLoss).apply
 _wrapped = torch._C._functorch.is_functorch_wrapped_tensor
 
 
@@ -211,18 +223,18 @@ def _apply(call: Call, forced: bool) -> torch.Tensor:
         )
     elif torch._C._are_functorch_transforms_active():  # torch.func: no public test exists
         result = FocalLossJvp.apply(*args)[0]
-    elif serves(call) and not (
-        (grad_mode and (logit.requires_grad or label.requires_grad or _needs_grad(normalizer)))
-        or _dual(logit)
-        or _dual(label)
-        or _dual(normalizer)
-    ):
-        # Nothing to differentiate: the forward alone, without an autograd node.
-        result = _forward(call, False, forced)[0]
-    elif _wrapped(logit) or _wrapped(label):  # a tensor left over from a torch.func transform
-        result = FocalLossJvp.apply(*args)[0]
     else:
-        result = _eager_apply(*args)[0]
+        dual = _dual(logit) or _dual(label) or _dual(normalizer)
+        backward = grad_mode and (
+            logit.requires_grad or label.requires_grad or _needs_grad(normalizer)
+        )
+        if serves(call) and not (backward or dual):
+            # Nothing to differentiate: the forward alone, without an autograd node.
+            result = _forward(call, False, forced)[0]
+        elif dual or _wrapped(logit) or _wrapped(label):  # forward AD, or a torch.func leftover
+            result = FocalLossJvp.apply(*args)[0]
+        else:
+            result = _eager_apply(*args)[0]
     return result
 
 

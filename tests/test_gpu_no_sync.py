@@ -59,7 +59,7 @@ def test_public_call_reads_nothing_back_on_fake_cuda_tensors(kernel, monkeypatch
                 assert out.device.type == "cuda" and out.dtype == dtype
                 assert out.shape == (() if reduction != "none" else (4, 5))
                 # What a call with a logit that requires grad runs: the loss and d/dlogit together.
-                result, grad = torch_path.FocalLoss.forward(
+                result, grad = torch_path.FocalLossJvp.forward(
                     x, y, n, 0.25, gamma, reduction, True, False
                 )
                 assert grad.shape == x.shape and result.dtype == dtype
