@@ -163,10 +163,12 @@ class FocalLossJvp(FocalLoss):
     generate_vmap_rule = True
 
     @staticmethod
-    def forward(*args: Any) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
+    def forward(*args: Any) -> tuple[torch.Tensor, torch.Tensor]:
         # apply binds its arguments to this signature on every call: ``*args`` binds in a few
         # microseconds, eight named parameters in 10-20.
-        return _forward(Call(*args[:6], xp_torch), *args[6:])
+        logit, label, normalizer, alpha, gamma, reduction, want_grad, forced = args
+        call = Call(logit, label, normalizer, alpha, gamma, reduction, xp_torch)
+        return _forward(call, want_grad, forced)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
