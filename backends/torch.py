@@ -9,10 +9,10 @@ tensor ``alpha``/``gamma``, a negative ``gamma``, ``vmap``) the forward evaluate
 and the backward the written-out derivatives of ``paddlefocal._derivatives``, in plain torch operations
 that a transform can differentiate again (``hessian``, ``gradgradcheck``).
 
-``FocalLoss`` has ``setup_context`` and a vmap rule, so it composes with ``torch.func`` and
-``torch.compile(fullgraph=True)``, where Dynamo leaves it opaque (``_in_graph``); ``FocalLossJvp`` adds
-the forward-mode rule (``jvp``, forward AD), which Dynamo refuses: the twin is used outside a compiled
-region. Both are finite where autograd through the forward formulas gives nan (saturated logits with
+``FocalLoss`` serves eager calls and ``torch.compile(fullgraph=True)``, where Dynamo leaves it opaque
+(``_in_graph``); ``FocalLossJvp`` adds ``setup_context``, a vmap rule and the forward-mode rule
+(``jvp``), for ``torch.func`` and forward AD, outside a compiled region (Dynamo refuses a custom
+``jvp``). Both are finite where autograd through the forward formulas gives nan (saturated logits with
 ``gamma < 1``).
 """
 
@@ -77,6 +77,12 @@ def _forward(call: Call, want_grad: bool, forced: bool) -> tuple[torch.Tensor, t
     return result, call.logit.new_empty((0,)) if grad is None else grad
 
 
+def _forward_of(args: tuple[Any, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    logit, label, normalizer, alpha, gamma, reduction, want_grad, forced = args
+    call = Call(logit, label, normalizer, alpha, gamma, reduction, xp_torch)
+    return _forward(call, want_grad, forced)
+
+
 def _upstream(
     grad_out: torch.Tensor, n: int, normalizer: torch.Tensor | None, reduction: Reduction
 ) -> torch.Tensor:
@@ -89,28 +95,18 @@ def _upstream(
 
 
 class FocalLoss(torch.autograd.Function):
-    """Sigmoid focal loss with the analytic backward, traceable by Dynamo (which refuses a custom jvp).
+    """Sigmoid focal loss with the analytic backward, for eager calls and torch.compile.
 
-    Its forward takes ``ctx`` (no ``setup_context``): torch 2.14 binds the arguments of a
-    ``setup_context`` Function to its signature on every call, 10-20 us (as much as a 4096-element
-    loss), where this form binds nothing. ``torch.func`` needs ``setup_context``: the twin has it.
+    Its forward takes ``ctx`` (no ``setup_context``): torch 2.14 binds a ``setup_context`` Function's
+    arguments to its signature on every call, 10-20 us (as much as a 4096-element loss), where this
+    form binds nothing. ``torch.func`` needs ``setup_context``: the twin has it.
     """
 
     @staticmethod
-    def forward(
-        ctx: Any,
-        logit: torch.Tensor,
-        label: torch.Tensor,
-        normalizer: torch.Tensor | None,
-        alpha: Any,
-        gamma: Any,
-        reduction: Reduction,
-        want_grad: bool,
-        forced: bool,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        call = Call(logit, label, normalizer, alpha, gamma, reduction, xp_torch)
-        output = _forward(call, want_grad, forced)
-        _save(ctx, (logit, label, normalizer, alpha, gamma, reduction), output, forward=False)
+    def forward(ctx: Any, *args: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        # (logit, label, normalizer, alpha, gamma, reduction, want_grad, forced)
+        output = _forward_of(args)
+        _save(ctx, args, output, forward=False)
         return output
 
     @staticmethod
@@ -166,9 +162,7 @@ class FocalLossJvp(FocalLoss):
     def forward(*args: Any) -> tuple[torch.Tensor, torch.Tensor]:
         # apply binds its arguments to this signature on every call: ``*args`` binds in a few
         # microseconds, eight named parameters in 10-20.
-        logit, label, normalizer, alpha, gamma, reduction, want_grad, forced = args
-        call = Call(logit, label, normalizer, alpha, gamma, reduction, xp_torch)
-        return _forward(call, want_grad, forced)
+        return _forward_of(args)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
