@@ -166,6 +166,39 @@ def test_torch_holds_at_most_one_logit_sized_tensor_beyond_its_inputs(reduction)
     assert sum(held.values()) <= x.numel() * x.element_size()
 
 
+def test_torch_eager_call_binds_no_arguments_and_only_forward_ad_takes_the_twin(monkeypatch):
+    """torch binds a ``setup_context`` Function's arguments to its signature on every call (torch 2.14:
+    10-20 us, as much as a 4096-element loss): the eager call's Function has nothing to bind; only
+    the twin, which torch.func and forward AD need, binds."""
+    torch = pytest.importorskip("torch")
+    import inspect
+
+    from paddlefocal.backends import torch as torch_path
+    from torch.autograd import forward_ad
+
+    ours = {torch_path.FocalLoss.forward, torch_path.FocalLossJvp.forward}
+    bound = []
+    signature = inspect.signature
+
+    def spy(func, *args, **kwargs):
+        if func in ours:
+            bound.append(func)
+        return signature(func, *args, **kwargs)
+
+    monkeypatch.setattr(inspect, "signature", spy)
+    x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    y = (torch.rand(3, 4) < 0.3).double()
+    F.sigmoid_focal_loss(x, y).backward()
+    F.sigmoid_focal_loss(x, y.requires_grad_()).backward()  # the written-out derivatives
+    assert bound == []
+    with forward_ad.dual_level():
+        dual = forward_ad.make_dual(x.detach(), torch.ones_like(x))
+        tangent = forward_ad.unpack_dual(F.sigmoid_focal_loss(dual, y.detach())).tangent
+    assert bound == [torch_path.FocalLossJvp.forward]
+    # x.grad holds the two backward calls, d/dx twice: the tangent along ones is half its sum.
+    torch.testing.assert_close(tangent, x.grad.sum() / 2, rtol=1e-12, atol=0)
+
+
 def test_torch_compile_wrapped_model():
     torch = pytest.importorskip("torch")
 
