@@ -8,7 +8,7 @@ import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
 from helpers import lib, paddle_loss, tol
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import paddlefocal.nn.functional as F
@@ -231,7 +231,38 @@ def _mp_result(logit, label, normalizer, alpha, gamma, reduction):
         return np.asarray(float(total / n))
 
 
+def _mp_dlogit(logit, label, normalizer, alpha, gamma, reduction):
+    """d (the call's result, summed) / d logit from the mpmath reference (nan where the real power
+    is undefined)."""
+    import mp_reference as mpr
+    import mpmath as mp
+
+    def one(x, y):
+        if y == -100.0:
+            return mp.mpf(0)
+        value = mpr.d_logit(mp.mpf(float(x)), mp.mpf(float(y)), mp.mpf(alpha), mp.mpf(gamma))
+        return value if isinstance(value, mp.mpf) else mp.nan
+
+    with mp.workdps(50):
+        n = mp.mpf(1) if normalizer is None else mp.mpf(float(np.ravel(normalizer)[0]))
+        n = n * (logit.size if reduction == "mean" else 1)
+        pairs = zip(logit.ravel().tolist(), label.ravel().tolist(), strict=True)
+        return np.array([float(one(x, y) / n) for x, y in pairs]).reshape(logit.shape)
+
+
 @given(case=cases())
+# Found by Hypothesis: a label outside [0, 1] where 1 - p_t cancels to 1e-3 under gamma 0.5, and
+# Paddle's float32 gradient is 2.5e-5 off the 50-digit one, ours 6e-6.
+@example(
+    case=(
+        np.array([[1.34375]], np.float32),
+        np.array([[1.3515625]], np.float32),
+        None,
+        0.5,
+        0.5,
+        "sum",
+    )
+)
 def test_property_gradients_equal_paddle(case):
     logit, label, normalizer, alpha, gamma, reduction = case
     # As for the values: a label outside [0, 1] whose 1 - p_t is 0 up to rounding under a fractional
@@ -250,7 +281,17 @@ def test_property_gradients_equal_paddle(case):
     # Wherever Paddle's gradient is finite, ours equals it (ours is also finite where Paddle's is nan);
     # at a logit of exactly 0 Paddle's cross-entropy gradient is off by -1 (a documented difference).
     finite = np.isfinite(p_dx) & (logit != 0)
-    np.testing.assert_allclose(dx[finite], p_dx[finite], rtol=t["rtol"], atol=t["atol"] * scale)
+    try:
+        np.testing.assert_allclose(dx[finite], p_dx[finite], rtol=t["rtol"], atol=t["atol"] * scale)
+    except AssertionError:
+        # As for the values, the mathematics decides where the two differ: outside [0, 1], 1 - p_t
+        # forms by cancellation, and a fractional gamma's q**(gamma - 1) magnifies Paddle's rounding
+        # of it (label 1.3515625 at logit 1.34375: q ~ 1e-3 from terms ~0.28, Paddle 2.5e-5 off).
+        true = _mp_dlogit(logit, label, normalizer, alpha, gamma, reduction)[finite]
+        err = np.abs(dx[finite].astype(np.float64) - true)
+        paddle_err = np.abs(p_dx[finite].astype(np.float64) - true)
+        ok = (err <= t["rtol"] * np.abs(true) + t["atol"] * scale) | (err <= paddle_err)
+        assert np.all(ok), (dx[finite], p_dx[finite], true)
     if dn is not None and np.all(np.isfinite(p_dn)) and np.all(np.isfinite(dn)):
         np.testing.assert_allclose(
             dn, p_dn, rtol=t["rtol"] * 10, atol=t["atol"] * max(1.0, float(np.abs(p_out).max()))
