@@ -209,22 +209,35 @@ def test_property_values_equal_paddle(case, lib_name):
         assert np.all(ok | (np.isnan(ours64) & np.isnan(true))), (ours, expected, true)
 
 
-def _mp_result(logit, label, normalizer, alpha, gamma, reduction):
-    """The call's result from the mpmath reference (nan where the real power is undefined)."""
-    import mp_reference as mpr
+def _mp_per_element(fn, logit, label, alpha, gamma):
+    """``fn`` of the mpmath reference at each element (0 at the ignore label, nan where the real
+    power is undefined); call inside ``mp.workdps``."""
     import mpmath as mp
 
     def one(x, y):
         if y == -100.0:
             return mp.mpf(0)
-        value = mpr.loss(mp.mpf(float(x)), mp.mpf(float(y)), mp.mpf(alpha), mp.mpf(gamma))
+        value = fn(mp.mpf(float(x)), mp.mpf(float(y)), mp.mpf(alpha), mp.mpf(gamma))
         return value if isinstance(value, mp.mpf) else mp.nan
 
+    pairs = zip(logit.ravel().tolist(), label.ravel().tolist(), strict=True)
+    return [one(x, y) for x, y in pairs]
+
+
+def _mp_divisor(normalizer):
+    import mpmath as mp
+
+    return mp.mpf(1) if normalizer is None else mp.mpf(float(np.ravel(normalizer)[0]))
+
+
+def _mp_result(logit, label, normalizer, alpha, gamma, reduction):
+    """The call's result from the mpmath reference."""
+    import mp_reference as mpr
+    import mpmath as mp
+
     with mp.workdps(50):
-        per = [
-            one(x, y) for x, y in zip(logit.ravel().tolist(), label.ravel().tolist(), strict=True)
-        ]
-        n = mp.mpf(1) if normalizer is None else mp.mpf(float(np.ravel(normalizer)[0]))
+        per = _mp_per_element(mpr.loss, logit, label, alpha, gamma)
+        n = _mp_divisor(normalizer)
         if reduction == "none":
             return np.array([float(v / n) for v in per]).reshape(logit.shape)
         total = mp.fsum(per) / (len(per) if reduction == "mean" else 1)
@@ -232,27 +245,19 @@ def _mp_result(logit, label, normalizer, alpha, gamma, reduction):
 
 
 def _mp_dlogit(logit, label, normalizer, alpha, gamma, reduction):
-    """d (the call's result, summed) / d logit from the mpmath reference (nan where the real power
-    is undefined)."""
+    """d (the call's result, summed) / d logit from the mpmath reference."""
     import mp_reference as mpr
     import mpmath as mp
 
-    def one(x, y):
-        if y == -100.0:
-            return mp.mpf(0)
-        value = mpr.d_logit(mp.mpf(float(x)), mp.mpf(float(y)), mp.mpf(alpha), mp.mpf(gamma))
-        return value if isinstance(value, mp.mpf) else mp.nan
-
     with mp.workdps(50):
-        n = mp.mpf(1) if normalizer is None else mp.mpf(float(np.ravel(normalizer)[0]))
-        n = n * (logit.size if reduction == "mean" else 1)
-        pairs = zip(logit.ravel().tolist(), label.ravel().tolist(), strict=True)
-        return np.array([float(one(x, y) / n) for x, y in pairs]).reshape(logit.shape)
+        per = _mp_per_element(mpr.d_logit, logit, label, alpha, gamma)
+        n = _mp_divisor(normalizer) * (logit.size if reduction == "mean" else 1)
+        return np.array([float(v / n) for v in per]).reshape(logit.shape)
 
 
 @given(case=cases())
 # Found by Hypothesis: a label outside [0, 1] where 1 - p_t cancels to 1e-3 under gamma 0.5, and
-# Paddle's float32 gradient is 2.5e-5 off the 50-digit one, ours 6e-6.
+# Paddle's float32 gradient is 2.5e-5 off the 50-digit one, ours 5.9e-6 (relative).
 @example(
     case=(
         np.array([[1.34375]], np.float32),
