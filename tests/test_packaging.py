@@ -89,6 +89,14 @@ def test_docs_differences_table_is_the_readmes():
         assert line in docs, line
 
 
+def test_ci_runs_the_readmes_test_command_verbatim():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("Test it", 1)[1].split("```", 2)[1]
+    (command,) = [line for line in block.splitlines() if line.strip()]
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert command in ci, f"{command!r} is not a line of .ci/run"
+
+
 @pytest.mark.slow
 def test_every_cli_command_works_from_the_installed_wheel(wheel, tmp_path):
     """A fresh venv with the wheel (not this checkout) installed: demo, backends, compute and a tiny
