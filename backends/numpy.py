@@ -7,11 +7,10 @@ vectorized), two divisions, 15 cheap passes and one reduction, written with ``ou
 scratch buffers. A block holding anything outside the common case (a non-finite logit, a label outside
 [0, 1] such as Paddle's -100, a subnormal ``exp(-|x|)`` or, for gamma != 0, a subnormal ``1 - p_t``) is
 declined, and the driver serves it with the reference formulas. Tiny blocks (up to 16 elements) take a
-scalar loop in double precision, where a ufunc call would cost more than the arithmetic; torch's CPU
-path takes that loop too, with ``d loss / d logit``.
+scalar loop in double precision, where a ufunc call would cost more than the arithmetic.
 
-The block kernel computes the loss only: NumPy has no autograd, so a block asked for
-``d loss / d logit`` is declined (the reference formulas then give it).
+Asked for ``d loss / d logit`` (torch's CPU path, through views of its tensors' memory), a block adds
+about 13 passes from the same terms, and 11 more (one a ``tanh``) where a label is soft.
 """
 
 from __future__ import annotations
@@ -19,16 +18,18 @@ from __future__ import annotations
 import importlib
 import math
 import threading
-from typing import Any
 
 import numpy as np
 
 from paddlefocal._call import Call
 from paddlefocal._driver import THREAD_BLOCKS, kernel_path
 
+from ._scalar import TINY, tiny_kernel
+
 __all__ = [
     "BLOCK_BYTES",
     "FAST_LOG1P",
+    "TINY",
     "block_kernel",
     "block_size",
     "kernel",
@@ -39,8 +40,6 @@ __all__ = [
 #: Bytes per block buffer: the x and y blocks and the six scratch buffers (1 MiB) stay in a core's L2
 #: cache, and a ufunc call's fixed cost (about 0.3 us) is spread over 16 Ki to 32 Ki elements.
 BLOCK_BYTES = 128 * 1024
-#: Up to this many elements, a scalar loop (about 0.5 us an element) beats the ufuncs' fixed cost.
-TINY = 16
 
 
 def block_size(x: np.ndarray | np.dtype) -> int:
@@ -84,20 +83,20 @@ _SMALLEST_NORMAL = {
 
 
 class _Scratch:
-    """Block-sized buffers: five for the kernel, one for the losses of a sum."""
+    """Block-sized buffers: six for the loss, one for the losses of a sum, three for the gradient."""
 
-    __slots__ = ("a", "b", "c", "d", "f", "o")
+    __slots__ = ("a", "b", "c", "d", "f", "g", "h", "k", "m", "o")
 
     def __init__(self, size: int, dtype: np.dtype) -> None:
-        self.a, self.b, self.c = np.empty(size, dtype), np.empty(size, dtype), np.empty(size, dtype)
-        self.d, self.f, self.o = np.empty(size, dtype), np.empty(size, dtype), np.empty(size, dtype)
+        for name in self.__slots__:
+            setattr(self, name, np.empty(size, dtype))
 
 
 _local = threading.local()
 
 
 def _acquire(dtype: np.dtype) -> _Scratch:
-    """Free buffers of this thread for ``dtype``, kept between calls (768 KiB a dtype).
+    """Free buffers of this thread for ``dtype``, kept between calls (1.1 MiB a dtype).
 
     Fresh buffers of a block's size come from ``mmap``: their page faults alone would cost as much as
     the arithmetic of the block. A call re-entered on the same thread (from a signal handler or a
@@ -145,45 +144,113 @@ def _exp_and_log1p(x: np.ndarray, w: _Scratch, n: int, tiny: float) -> bool:
 
 
 def _block_loss(
-    x: np.ndarray, y: np.ndarray, alpha: float, gamma: float, w: _Scratch, out: np.ndarray
+    x: np.ndarray,
+    y: np.ndarray,
+    alpha: float,
+    gamma: float,
+    w: _Scratch,
+    out: np.ndarray,
+    dlogit: np.ndarray | None,
 ) -> bool:
-    """The loss of one block of labels in [0, 1] into ``out``; False where the block is declined."""
+    """The loss of one block of labels in [0, 1] into ``out``, and ``d loss / d logit`` into
+    ``dlogit`` when given; False where the block is declined."""
     n, tiny = x.shape[0], _SMALLEST_NORMAL[x.dtype]
     if not _exp_and_log1p(x, w, n, tiny):
         return False
-    big, ym, t, l1p, q = w.a[:n], w.b[:n], w.c[:n], w.d[:n], w.f[:n]
+    big, ym, t, ce, q, weight = w.a[:n], w.b[:n], w.c[:n], w.d[:n], w.f[:n], w.g[:n]
     np.subtract(y, 1.0, out=ym)
+    soft = False
+    if dlogit is not None:
+        np.multiply(y, ym, out=t)  # y (y - 1) < 0 exactly for a soft label
+        soft = not _min(t) >= 0.0
     # ce = y softplus(-x) + (1 - y) softplus(x) = log1p(e) + max(x (1 - y), -x y): one of the two is
     # >= 0 and the other <= 0 for labels in [0, 1], and neither suffers cancellation.
     np.multiply(x, ym, out=t)
     np.multiply(x, y, out=out)
     np.minimum(t, out, out=t)
-    np.subtract(l1p, t, out=l1p)
-    if gamma != 0.0:
+    np.subtract(ce, t, out=ce)
+    if gamma != 0.0 or dlogit is not None:
         # 1 - p_t = sigmoid(x) (1 - y) + sigmoid(-x) y = (E y + (1 - y)) / (1 + E) with E = exp(-x):
         # non-negative terms, one division.
         np.multiply(big, y, out=q)
         np.subtract(q, ym, out=q)
-        np.add(big, 1.0, out=big)
-        np.divide(q, big, out=q)
+        np.add(big, 1.0, out=t)
+        np.divide(q, t, out=q)
         if not _min(q) >= tiny:
             return False
-    # alpha_t = (1 - alpha) + (2 alpha - 1) y
+    # alpha_t = (1 - alpha) + (2 alpha - 1) y; the weight of ce is alpha_t (1 - p_t) ** gamma.
     np.multiply(y, 2.0 * alpha - 1.0, out=ym)
     np.add(ym, 1.0 - alpha, out=ym)
     if gamma == 0.0:
-        np.multiply(ym, l1p, out=out)
-        return True
-    # (1 - p_t) ** gamma: the usual gammas without a pow.
-    if gamma == 2.0:
-        np.square(q, out=q)
+        weight = ym
+    elif gamma == 2.0:  # the usual gammas without a pow
+        np.square(q, out=weight)
     elif gamma == 0.5:
-        np.sqrt(q, out=q)
-    elif gamma != 1.0:
-        np.power(q, gamma, out=q)
-    np.multiply(q, ym, out=out)
-    np.multiply(out, l1p, out=out)
+        np.sqrt(q, out=weight)
+    elif gamma == 1.0:
+        np.copyto(weight, q)
+    else:
+        np.power(q, gamma, out=weight)
+    if gamma != 0.0:
+        np.multiply(weight, ym, out=weight)
+    np.multiply(weight, ce, out=out)
+    if dlogit is not None:
+        _block_grad(x, y, gamma, w, n, soft, weight, dlogit)
     return True
+
+
+def _block_grad(
+    x: np.ndarray,
+    y: np.ndarray,
+    gamma: float,
+    w: _Scratch,
+    n: int,
+    soft: bool,
+    weight: np.ndarray,
+    dlogit: np.ndarray,
+) -> None:
+    """``d loss / d logit`` from the loss's terms: E = exp(-x) and E + 1, ce, q = 1 - p_t and the
+    weight alpha_t q**g.
+
+    With s = sigmoid(x) and s' = sigmoid(-x): d ce / dx = s - y and d q / dx = s s' (1 - 2y), so
+    d loss / dx = alpha_t q**g (g r ce + d ce / dx) with r = s s' (1 - 2y) / q: no q**(g - 1), and
+    for hard labels r is s' or -s.
+    """
+    big, e1, ce, q = w.a[:n], w.c[:n], w.d[:n], w.f[:n]
+    s, sn, dce = w.h[:n], w.k[:n], dlogit
+    np.divide(1.0, e1, out=s)
+    np.multiply(big, s, out=sn)  # E / (1 + E)
+    # d ce / dx = q - 2 s' y: exact for hard labels.
+    np.multiply(sn, y, out=dce)
+    np.multiply(dce, -2.0, out=dce)
+    np.add(dce, q, out=dce)
+    if soft:
+        # Near x = 0, 0.5 tanh(x/2) + (0.5 - y) keeps the digits that s, rounded near 1/2, has lost.
+        # Blended by a 0/1 factor (exact: one term is 0): a masked copy costs 15 passes.
+        near, half, pick = w.a[:n], w.c[:n], w.m[:n]
+        np.multiply(x, 0.5, out=near)
+        np.tanh(near, out=near)
+        np.multiply(near, 0.5, out=near)
+        np.subtract(0.5, y, out=half)
+        np.add(near, half, out=near)
+        np.absolute(x, out=half)
+        np.less(half, 1.0, out=pick)
+        np.multiply(near, pick, out=near)
+        np.subtract(1.0, pick, out=pick)
+        np.multiply(dce, pick, out=dce)
+        np.add(dce, near, out=dce)
+    if gamma == 0.0:
+        np.multiply(dce, weight, out=dlogit)
+        return
+    # g r ce = s s' g (1 - 2y) ce / q
+    np.multiply(s, sn, out=s)
+    np.multiply(y, -2.0 * gamma, out=sn)
+    np.add(sn, gamma, out=sn)
+    np.multiply(s, sn, out=s)
+    np.divide(s, q, out=s)
+    np.multiply(s, ce, out=s)
+    np.add(s, dce, out=s)
+    np.multiply(s, weight, out=dlogit)
 
 
 def block_kernel(
@@ -195,61 +262,18 @@ def block_kernel(
     dlogit: np.ndarray | None,
 ) -> float | None:
     """The driver's kernel for a block of the common case (see the module docstring)."""
-    if dlogit is not None or not (_min(y) >= 0.0 and _max(y) <= 1.0):
+    if not (_min(y) >= 0.0 and _max(y) <= 1.0):
         return None
     dtype = x.dtype
     w = _acquire(dtype)
     try:
         dest = w.o[: x.shape[0]] if loss is None else loss
         with np.errstate(all="ignore"):  # a non-finite logit shows in the total: declined below
-            ok = _block_loss(x, y, alpha, gamma, w, dest)
+            ok = _block_loss(x, y, alpha, gamma, w, dest, dlogit)
         total = float(_sum(dest, dtype=np.float64)) if ok else math.nan
     finally:
         _release(dtype, w)
     return total if math.isfinite(total) else None
-
-
-def tiny_kernel(
-    x: Any,
-    y: Any,
-    alpha: float,
-    gamma: float,
-    loss: np.ndarray | None,
-    dlogit: np.ndarray | None,
-) -> float | None:
-    """The driver's kernel for a few elements, and ``d loss / d logit``: the stable terms in double
-    precision on Python floats, each result rounded once into the dtype. ``x`` and ``y`` need only
-    ``tolist`` (torch's CPU path passes tensors, and NumPy views of its outputs)."""
-    losses, grads = [], []
-    exp, log1p, tanh, inf = math.exp, math.log1p, math.tanh, math.inf
-    for xi, yi in zip(x.tolist(), y.tolist(), strict=True):
-        if not (0.0 <= yi <= 1.0 and -inf < xi < inf):
-            return None
-        # e = exp(-|x|); s, sn = sigmoid(x), sigmoid(-x), each from terms that do not cancel.
-        e = exp(-abs(xi))
-        inv = 1.0 / (1.0 + e)
-        s, sn = (inv, e * inv) if xi >= 0.0 else (e * inv, inv)
-        ce = log1p(e) + max(xi * (1.0 - yi), -xi * yi)
-        q = s * (1.0 - yi) + sn * yi  # 1 - p_t
-        # A subnormal double 1 - p_t has lost digits that its power would show.
-        if q < 2.2250738585072014e-308 and gamma != 0.0:
-            return None
-        alpha_t = alpha * yi + (1.0 - alpha) * (1.0 - yi)
-        losses.append(alpha_t * q**gamma * ce)
-        if dlogit is not None:
-            # d ce / dx = s - y, near x = 0 as 0.5 tanh(x / 2) + (0.5 - y): the digits that s,
-            # rounded near 1/2, has lost. d q / dx = s sn (1 - 2y).
-            dce = 0.5 * tanh(0.5 * xi) + (0.5 - yi) if abs(xi) < 1.0 else s * (1.0 - yi) - sn * yi
-            if gamma == 0.0:
-                grads.append(alpha_t * dce)
-            else:
-                dq = s * sn * (1.0 - 2.0 * yi)
-                grads.append(alpha_t * q ** (gamma - 1.0) * (gamma * dq * ce + q * dce))
-    if loss is not None:
-        loss[...] = losses
-    if dlogit is not None:
-        dlogit[...] = grads
-    return math.fsum(losses)
 
 
 def kernel(

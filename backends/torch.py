@@ -1,7 +1,7 @@
 """torch path: one autograd Function over the driver, and its forward-mode twin.
 
-The forward runs a kernel under the driver (``paddlefocal._driver``): the blocked kernel for eager CPU
-tensors, the Triton kernel for tensors on a Triton device (CUDA, ROCm, XPU) when ``triton`` imports, and
+The forward runs a kernel under the driver (``paddlefocal._driver``): NumPy's kernels for eager CPU
+tensors (through views of their memory, on at most ``torch.get_num_threads()`` threads), the Triton kernel for tensors on a Triton device (CUDA, ROCm, XPU) when ``triton`` imports, and
 the branch-free kernel elsewhere (``torch.compile``, a GPU without Triton). When only ``logit`` requires
 grad, the kernel forms ``d loss / d logit`` beside the loss and the Function saves that one tensor (the
 logit's size): the backward is one multiplication. Otherwise (gradients to ``label`` or ``normalizer``,
@@ -34,9 +34,9 @@ from paddlefocal._kinds import KINDS, torch_kind
 from paddlefocal._reference import apply_normalizer_and_reduction, focal_elementwise
 from paddlefocal._typing import Reduction
 
-from ._torch_kernels import CPU_BLOCK, TINY, blocked_kernel, branch_free_kernel, tiny_kernel
+from ._torch_kernels import block_size, branch_free_kernel, cpu_kernel
 
-__all__ = ["CPU_BLOCK", "FocalLoss", "FocalLossJvp", "loss", "triton_loss"]
+__all__ = ["FocalLoss", "FocalLossJvp", "loss", "triton_loss"]
 
 _TRITON = importlib.util.find_spec("triton") is not None
 
@@ -58,8 +58,7 @@ def _kernel(x: torch.Tensor, forced: bool) -> tuple[Kernel, int | None] | None:
     if forced or (_TRITON and x.device.type in ("cuda", "xpu")):
         return _triton_kernel(), None
     if x.device.type == "cpu":
-        # A few elements: a scalar loop on the host beats a dozen tensor operations' fixed costs.
-        return (tiny_kernel, None) if x.numel() <= TINY else (blocked_kernel, CPU_BLOCK)
+        return cpu_kernel, block_size(x)
     return branch_free_kernel, None
 
 
@@ -72,7 +71,11 @@ def _forward(call: Call, want_grad: bool, forced: bool) -> tuple[torch.Tensor, t
         )
         grad = None
     else:
-        result, grad = run(call, chosen[0], chosen[1], want_grad=want_grad)
+        kernel, block = chosen
+        # CPU blocks run on paddlefocal's pool, on no more threads than torch's own count.
+        cpu = kernel is cpu_kernel
+        most = torch.get_num_threads() if cpu else None
+        result, grad = run(call, kernel, block, cpu, want_grad, most)
     # An empty tensor says "no gradient saved": the backward then uses the written-out derivatives.
     return result, call.logit.new_empty((0,)) if grad is None else grad
 

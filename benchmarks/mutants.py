@@ -82,6 +82,7 @@ class Mutant:
 
 M = Mutant
 NP, DRV, REF = "backends/numpy.py", "paddlefocal/_driver.py", "paddlefocal/_reference.py"
+SC = "backends/_scalar.py"
 TK, TP = "backends/_torch_kernels.py", "backends/torch.py"
 VAL, KIN = "paddlefocal/_validation.py", "paddlefocal/_kinds.py"
 CLI = "paddlefocal/_cli/bench/__init__.py"
@@ -96,12 +97,6 @@ CATALOGUE: list[Mutant] = [
         "total = float(_sum(dest, dtype=np.float64))",
         "total = float(_sum(dest))",
         "numpy block sums kept in the block's dtype (float32) instead of float64",
-    ),
-    M(
-        TK,
-        "return formula(x, y, alpha, gamma, loss, dlogit).sum(dtype=torch.float64)",
-        "return formula(x, y, alpha, gamma, loss, dlogit).sum()",
-        "torch blocked kernel sums a block in float32 instead of float64",
     ),
     M(
         REF,
@@ -220,18 +215,6 @@ CATALOGUE: list[Mutant] = [
         "        grad_out = grad_out / (n - 1)\n",
         "torch backward's 'mean' cotangent divided by n - 1",
     ),
-    M(
-        TK,
-        "            torch.mul(q, signed_a_t, out=dlogit)",
-        "            torch.mul(q, w, out=dlogit)",
-        "torch hard-label gradient (gamma 0) loses its sign",
-    ),
-    M(
-        TK,
-        "    factor = torch.mul(y, -2.0 * gamma, out=xn).add_(gamma)",
-        "    factor = torch.mul(y, 2.0 * gamma, out=xn).add_(gamma)",
-        "torch soft-label gradient: d q / dx's factor 1 - 2y as 1 + 2y",
-    ),
     # --- the torch kernels
     M(
         TK,
@@ -263,40 +246,35 @@ CATALOGUE: list[Mutant] = [
         "torch.clamp(z, min=0.0) - l1p",
         "branch-free kernel: log q of a hard label clamps the wrong side",
     ),
+    # --- the numpy kernels' gradient (torch's CPU kernel)
     M(
-        TK,
-        "return tnf.softplus(x, threshold=20.0 if x.dtype == torch.float32 else 40.0)",
-        "return tnf.softplus(x, threshold=20.0)",
-        "softplus threshold 20 also in float64 (drops exp(-x) ~ 1e-9..1e-18)",
+        NP,
+        "    np.multiply(y, -2.0 * gamma, out=sn)",
+        "    np.multiply(y, 2.0 * gamma, out=sn)",
+        "numpy gradient: d q / dx's factor 1 - 2y as 1 + 2y",
     ),
     M(
-        TK,
-        "        return 2 if hi_s > 0.0 else 1",
-        "        return 2 if hi_s >= 0.0 else 1",
-        "declined-block predicate: hard-label blocks take the soft formula",
+        NP,
+        "    np.multiply(dce, -2.0, out=dce)",
+        "    np.multiply(dce, 2.0, out=dce)",
+        "numpy gradient: d ce / dx as q + 2 s' y",
     ),
     M(
-        TK,
-        "    if -limit <= lo_x and hi_x <= limit and lo_s >= 0.0:",
-        "    if -limit <= lo_x and hi_x <= limit and lo_s > 0.0:",
-        "declined-block predicate: hard-label blocks declined to the reference",
+        NP,
+        "        np.less(half, 1.0, out=pick)",
+        "        np.less(half, 0.0, out=pick)",
+        "numpy soft-label gradient never takes the tanh form near 0",
     ),
     M(
-        TK,
-        "LOGIT_LIMIT = {torch.float32: 80.0, torch.float64: 700.0}",
-        "LOGIT_LIMIT = {torch.float32: 50.0, torch.float64: 700.0}",
-        "wrong threshold: float32 blocks with 50 < |logit| <= 80 declined",
-    ),
-    M(
-        TK,
-        "    if 0.0 <= alpha <= 1.0:",
-        "    if alpha <= 1.0:",
-        "torch hard labels: |(1 - alpha) - y| also for a negative alpha",
+        NP,
+        "        soft = not _min(t) >= 0.0",
+        "        soft = False",
+        "numpy: a block of soft labels taken as hard (no tanh form near 0)",
     ),
     M(
         TP,
-        "(blocked_kernel, CPU_BLOCK)",
-        "(blocked_kernel, None)",
+        "        return cpu_kernel, block_size(x)",
+        "        return cpu_kernel, None",
         "torch CPU tensors as one block (no blocking)",
     ),
     # --- the numpy kernels
@@ -326,14 +304,14 @@ CATALOGUE: list[Mutant] = [
     ),
     M(
         NP,
-        "        np.power(q, gamma, out=q)",
-        "        np.power(q, gamma - 1.0, out=q)",
+        "        np.power(q, gamma, out=weight)",
+        "        np.power(q, gamma - 1.0, out=weight)",
         "numpy focal factor: q ** (gamma - 1)",
     ),
     M(
         NP,
-        "    if dlogit is not None or not (_min(y) >= 0.0 and _max(y) <= 1.0):",
-        "    if dlogit is not None or not (_min(y) >= 0.0 and _max(y) < 1.0):",
+        "    if not (_min(y) >= 0.0 and _max(y) <= 1.0):",
+        "    if not (_min(y) >= 0.0 and _max(y) < 1.0):",
         "declined-block predicate: every block with a label 1 declined",
     ),
     M(
@@ -343,13 +321,13 @@ CATALOGUE: list[Mutant] = [
         "numpy kernel keeps a block with a non-finite logit",
     ),
     M(
-        NP,
+        SC,
         "        ce = log1p(e) + max(xi * (1.0 - yi), -xi * yi)",
         "        ce = log1p(e) + max(xi * (1.0 - yi), xi * yi)",
         "tiny kernel: wrong sign of x y for a negative logit",
     ),
     M(
-        NP,
+        SC,
         "        if q < 2.2250738585072014e-308 and gamma != 0.0:",
         "        if q < 2.2250738585072014e-308 and gamma > 1.0:",
         "tiny kernel: subnormal 1 - p_t kept for 0 < gamma <= 1",
@@ -437,13 +415,13 @@ CATALOGUE: list[Mutant] = [
     ),
     # --- added with the tiny kernel's derivative and the GPU range check
     M(
-        NP,
+        SC,
         "0.5 * tanh(0.5 * xi) + (0.5 - yi)",
         "0.5 * tanh(0.5 * xi) + (yi - 0.5)",
         "tiny kernel: d ce / dx near 0 with the label's sign flipped",
     ),
     M(
-        NP,
+        SC,
         "q ** (gamma - 1.0) * (gamma * dq * ce + q * dce)",
         "q**gamma * (gamma * dq * ce + q * dce)",
         "tiny kernel: d loss / dx with q**gamma for q**(gamma - 1)",

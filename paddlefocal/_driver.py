@@ -96,11 +96,13 @@ def run(
     block: int | None = None,
     threads: bool = False,
     want_grad: bool = False,
+    most_threads: int | None = None,
 ) -> tuple[Array, Array | None]:
     """The loss of a call that ``serves`` admits, and ``d result / d logit`` if ``want_grad``.
 
     The gradient has ``logit``'s shape and includes the reduction's and the normalizer's scale.
-    ``block`` elements per block (None: one block); ``threads`` lets blocks run on the NumPy pool.
+    ``block`` elements per block (None: one block); ``threads`` lets blocks run on the NumPy pool,
+    on at most ``most_threads`` threads where that is given.
     """
     xp, logit, reduction = call.xp, call.logit, call.reduction
     alpha, gamma = call.alpha, call.gamma
@@ -117,6 +119,12 @@ def run(
     # An empty input is one empty block: the kernel gives its total (0) in its own kind of number.
     size = max(n, 1) if block is None or n <= block else block
     count = -(-n // size) if n else 1
+    if count == 1:
+        total = kernel(x, y, alpha, gamma, out, grad)
+        if total is None:
+            with np.errstate(all="ignore"):  # the reference's discarded branches (0 * inf)
+                total = _reference_block(xp, x, y, alpha, gamma, out, grad)
+        return _finish(call, shaped, shaped_grad, total, n)
     totals: list[Any] = [0.0] * count
 
     def serve(i: int) -> None:
@@ -130,20 +138,10 @@ def run(
                 total = _reference_block(xp, xb, yb, alpha, gamma, ob, gb)
         totals[i] = total
 
-    workers = threads_for(n, THREAD_BLOCKS * size) if threads and count > 1 else 1
-    if count == 1:
-        total = kernel(x, y, alpha, gamma, out, grad)
-        if total is None:
-            with np.errstate(all="ignore"):
-                total = _reference_block(xp, x, y, alpha, gamma, out, grad)
-        totals[0] = total
-    elif workers == 1:
-
-        def each() -> None:
-            for i in range(count):
-                serve(i)
-
-        run_all([each])
+    workers = threads_for(n, THREAD_BLOCKS * size, most_threads) if threads else 1
+    if workers == 1:
+        for i in range(count):
+            serve(i)
     else:
         claim = _claimer()
 
@@ -152,7 +150,14 @@ def run(
                 serve(i)
 
         run_all([work] * workers)
-    if keep:
+    return _finish(call, shaped, shaped_grad, _add(totals), n)
+
+
+def _finish(
+    call: Call, shaped: Array | None, shaped_grad: Array | None, total: Any, n: int
+) -> tuple[Array, Array | None]:
+    """The result from the per-element losses (``shaped``) or their total, and the scaled gradient."""
+    if shaped is not None:
         result = shaped
         if call.normalizer is not None:
             if isinstance(result, np.ndarray):
@@ -161,7 +166,7 @@ def run(
             else:  # np.errstate is NumPy's alone (and torch.compile cannot trace it)
                 result /= call.normalizer
     else:
-        result = reduce_total(call, _add(totals), n)
+        result = reduce_total(call, total, n)
     if shaped_grad is not None:
         shaped_grad = _scale(call, shaped_grad, n)
     return result, shaped_grad

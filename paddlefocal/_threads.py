@@ -142,12 +142,14 @@ def _in_worker_context() -> bool:
     return mp is not None and mp.parent_process() is not None
 
 
-def threads_for(n_elements: int, min_elements: int) -> int:
+def threads_for(n_elements: int, min_elements: int, most: int | None = None) -> int:
     """How many threads a call over ``n_elements`` uses: one per ``min_elements`` at most, and one
-    below twice that."""
+    below twice that; never more than ``most`` (the caller's library's own count, say)."""
     if n_elements < 2 * min_elements:
         return 1
     wanted = min(get_num_threads(), n_elements // min_elements)
+    if most is not None:
+        wanted = min(wanted, most)
     if wanted <= 1 or _in_worker_context():
         return 1
     return wanted

@@ -229,27 +229,29 @@ def test_torch_compile_wrapped_model():
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 3.7])
 @pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
 def test_torch_one_pass_kernel_equals_reference_across_blocks(dtype, gamma, reduction, monkeypatch):
-    """Only the logit requires grad: the blocked kernel forms loss and d/dlogit over three blocks
+    """Only the logit requires grad: the CPU kernel forms loss and d/dlogit over three blocks
     (counted), the Function saves that gradient, and both equal the reference's."""
     torch = pytest.importorskip("torch")
+    from paddlefocal.backends import numpy as numpy_kernels
     from paddlefocal.backends import torch as torch_path
 
     served = []
-    kernel = torch_path.blocked_kernel
+    kernel = torch_path.cpu_kernel
 
     def counted(x, y, alpha, gamma, loss, dlogit):
         total = kernel(x, y, alpha, gamma, loss, dlogit)
         served.append((x.shape[0], total is not None, dlogit is not None))
         return total
 
-    monkeypatch.setattr(torch_path, "blocked_kernel", counted)
-    x, y = _data(2 * torch_path.CPU_BLOCK + 9, dtype)
+    monkeypatch.setattr(torch_path, "cpu_kernel", counted)
+    block = numpy_kernels.block_size(np.dtype(dtype))
+    x, y = _data(2 * block + 9, dtype)
     n = np.asarray(2.5, dtype)
     xt = torch.tensor(x, requires_grad=True)
     out = F.sigmoid_focal_loss(xt, torch.tensor(y), torch.tensor(n), 0.3, gamma, reduction)
     (out.sum() if reduction == "none" else out).backward()
     # Three blocks; the one holding the edge logits is the reference's, the others the kernel's.
-    assert [(m, g) for m, _, g in served] == [(1 << 16, True), (1 << 16, True), (9, True)]
+    assert [(m, g) for m, _, g in served] == [(block, True), (block, True), (9, True)]
     assert [ok for _, ok, _ in served] == [False, True, True]
     with np.errstate(all="ignore"):
         x64, y64 = x.astype(np.float64), y.astype(np.float64)

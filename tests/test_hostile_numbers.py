@@ -95,10 +95,14 @@ def test_numpy_call_from_a_signal_handler_mid_block_is_right():
         want_outer = F.sigmoid_focal_loss(outer_x, outer_y, reduction="none")
         want_inner = F.sigmoid_focal_loss(inner_x, inner_y, reduction="none")
         inner_results = []
+        stopped = []
 
         def handler(signum, frame):
             inner_results.append(F.sigmoid_focal_loss(inner_x, inner_y, reduction="none"))
-            signal.setitimer(signal.ITIMER_REAL, 0.0007)  # the next one, once this call is done
+            # Python runs a handler between bytecodes, perhaps after the timer is disarmed below:
+            # re-armed then, the next alarm would meet the default action and end the process.
+            if not stopped:
+                signal.setitimer(signal.ITIMER_REAL, 0.0007)  # the next one, once this is done
 
         old = signal.signal(signal.SIGALRM, handler)
         signal.setitimer(signal.ITIMER_REAL, 0.0007)
@@ -107,6 +111,7 @@ def test_numpy_call_from_a_signal_handler_mid_block_is_right():
                 F.sigmoid_focal_loss(outer_x, outer_y, reduction="none") for _ in range(30)
             ]
         finally:
+            stopped.append(True)
             signal.setitimer(signal.ITIMER_REAL, 0, 0)
             signal.signal(signal.SIGALRM, old)
     finally:

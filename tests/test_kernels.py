@@ -28,37 +28,14 @@ def _torch_kernels() -> dict[str, Callable[..., Any]]:
     pytest.importorskip("torch")
     from paddlefocal.backends import _torch_kernels as k
 
-    def mixed(x, y, alpha, gamma, loss, dlogit):
-        """The blocked kernel's soft-label formula serving a hard label: the block gets a soft companion."""
-        import torch
-
-        xs, ys = torch.cat([x, x.new_tensor([0.3])]), torch.cat([y, y.new_tensor([0.5])])
-        lb = None if loss is None else torch.empty_like(xs)
-        gb = None if dlogit is None else torch.empty_like(xs)
-        total = k.blocked_kernel(xs, ys, alpha, gamma, lb, gb)
-        if total is None:
-            return None
-        if loss is not None:
-            loss.copy_(lb[:1])
-        if dlogit is not None:
-            dlogit.copy_(gb[:1])
-        return lb[:1].sum(dtype=torch.float64)
-
-    return {
-        "torch-tiny": k.tiny_kernel,
-        "torch-blocked": k.blocked_kernel,
-        "torch-blocked-soft-formula": mixed,
-        "torch-branch-free": k.branch_free_kernel,
-    }
+    return {"torch-cpu": k.cpu_kernel, "torch-branch-free": k.branch_free_kernel}
 
 
 #: name -> (library, where it must accept every element of the common case, forms d/dlogit)
 KERNELS = {
-    "numpy-block": ("numpy", "common", False),
+    "numpy-block": ("numpy", "common", True),
     "numpy-tiny": ("numpy", "common", True),
-    "torch-tiny": ("torch", "common", True),
-    "torch-blocked": ("torch", "common", True),
-    "torch-blocked-soft-formula": ("torch", "common-soft", True),
+    "torch-cpu": ("torch", "common", True),
     "torch-branch-free": ("torch", "all", True),
 }
 

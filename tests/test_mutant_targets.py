@@ -21,6 +21,7 @@ from paddlefocal.backends import numpy as numpy_kernels
 import paddlefocal.nn.functional as F
 from paddlefocal import _driver, _validation
 from paddlefocal._call import Call
+from paddlefocal._derivatives import focal_elementwise_grads
 from paddlefocal._reference import focal_elementwise, reference_loss
 
 DTYPES = [np.float32, np.float64]
@@ -170,98 +171,108 @@ def test_torch_total_is_divided_before_its_rounding(reduction):
         assert got.numpy() == _rounded_once(losses, divisor, dtype), seed
 
 
-# --- torch's blocked path over more than one block -----------------------------------------------
+# --- torch's CPU path over more than one block ------------------------------------------------------
 
 
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
-def test_torch_blocked_path_over_three_blocks_counts_and_reduces(reduction, monkeypatch):
+def test_torch_cpu_path_over_three_blocks_counts_and_reduces(reduction, monkeypatch):
     torch = pytest.importorskip("torch")
     from paddlefocal.backends import torch as torch_path
 
     served = []
-    kernel = torch_path.blocked_kernel
+    kernel = torch_path.cpu_kernel
 
     def counted(x, y, alpha, gamma, loss, dlogit):
         served.append(x.shape[0])
         return kernel(x, y, alpha, gamma, loss, dlogit)
 
-    monkeypatch.setattr(torch_path, "blocked_kernel", counted)
-    n = 2 * torch_path.CPU_BLOCK + 5
+    monkeypatch.setattr(torch_path, "cpu_kernel", counted)
+    block = numpy_kernels.block_size(np.dtype(np.float64))
+    n = 2 * block + 5
     x, y = _data(n, np.float64, seed=4)
     got = F.sigmoid_focal_loss(torch.from_numpy(x), torch.from_numpy(y), None, 0.25, 2.0, reduction)
-    assert served == [torch_path.CPU_BLOCK, torch_path.CPU_BLOCK, 5]
+    assert served == [block, block, 5]
     losses = focal_elementwise(np, x, y, 0.25, 2.0)
     exact = math.fsum(losses.tolist()) / (n if reduction == "mean" else 1)
     assert float(got) == pytest.approx(exact, rel=1e-14, abs=0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_torch_blocked_kernel_sums_in_float64(dtype):
+def test_torch_cpu_kernel_sums_in_float64_and_fills_both_outputs(dtype):
     torch = pytest.importorskip("torch")
-    from paddlefocal.backends._torch_kernels import blocked_kernel
+    from paddlefocal.backends._torch_kernels import cpu_kernel
 
-    x, y = _data(20000, dtype, seed=5)
-    out = torch.empty(x.size, dtype=torch.from_numpy(x).dtype)
-    total = blocked_kernel(torch.from_numpy(x), torch.from_numpy(y), 0.25, 2.0, out, None)
-    assert total is not None and total.dtype == torch.float64
-    exact = math.fsum(out.double().tolist())
-    assert float(total) == pytest.approx(exact, rel=1e-13, abs=0)
+    x, y = _data(numpy_kernels.block_size(np.dtype(dtype)), dtype, seed=5)  # one whole block
+    xt = torch.from_numpy(x).requires_grad_()  # a leaf that requires grad: the kernel detaches it
+    out, grad = torch.empty(x.size, dtype=xt.dtype), torch.empty(x.size, dtype=xt.dtype)
+    total = cpu_kernel(xt, torch.from_numpy(y), 0.25, 2.0, out, grad)
+    assert type(total) is float
+    assert total == pytest.approx(math.fsum(out.double().tolist()), rel=1e-13, abs=0)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out.numpy(), focal_elementwise(np, x, y, 0.25, 2.0), rtol=rtol)
+    want = focal_elementwise_grads(np, x, y, 0.25, 2.0).logit
+    np.testing.assert_allclose(
+        grad.numpy(), want, rtol=4 * rtol, atol=4 * rtol * np.abs(want).max()
+    )
 
 
-# --- the torch kernels' thresholds and predicates -------------------------------------------------
+# --- the NumPy block kernel's gradient (torch's CPU kernel) ----------------------------------------
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("soft", [False, True])
-def test_torch_blocked_kernel_accuracy_in_ulps_past_the_softplus_threshold(dtype, soft):
-    # softplus(x) = x + log1p(e^-x): float64 needs the correction past 20 (e^-21 is 3.6e-11 of 21).
-    torch = pytest.importorskip("torch")
-    from paddlefocal.backends._torch_kernels import _block_kind, blocked_kernel
-
+def test_block_kernel_accuracy_in_ulps_for_confident_logits(dtype, soft):
+    # ce ~ |x| + e^-|x| for confident wrong answers, and e^-|x| for confident right ones.
     logits = [21.0, 23.0, 25.0, 30.0, 35.0, 39.0, 45.0, 79.0]
     x = np.array(logits + [-v for v in logits], dtype)
     y = np.zeros_like(x)
-    y[len(logits) :] = 1.0  # confident wrong answers: ce ~ |x| + e^-|x|
+    y[len(logits) :] = 1.0
     if soft:
         x = np.concatenate([x, [0.3]]).astype(dtype)
         y = np.concatenate([y, [0.5]]).astype(dtype)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    assert _block_kind(xt, yt) == (2 if soft else 1)
-    out, grad = torch.empty_like(xt), torch.empty_like(xt)
-    assert blocked_kernel(xt, yt, 0.25, 0.0, out, grad) is not None
-    want = [mp_loss(float(a), float(b), 0.25, 0.0) for a, b in zip(x, y, strict=True)]
-    assert_ulps(out.numpy(), want, dtype, 4, "blocked kernel loss")
+    out, grad = np.empty_like(x), np.empty_like(x)
+    assert numpy_kernels.block_kernel(x, y, 0.25, 0.0, out, grad) is not None
+    args = list(zip(x.tolist(), y.tolist(), strict=True))
+    assert_ulps(out, [mp_loss(a, b, 0.25, 0.0) for a, b in args], dtype, 4, "block loss")
+    assert_ulps(grad, [mp_d_logit(a, b, 0.25, 0.0) for a, b in args], dtype, 8, "block grad")
 
 
-def test_torch_block_kind_accepts_the_common_case_up_to_the_limits():
-    torch = pytest.importorskip("torch")
-    from paddlefocal.backends._torch_kernels import LOGIT_LIMIT, _block_kind
-
-    for dtype, limit in ((torch.float32, 80.0), (torch.float64, 700.0)):
-        assert LOGIT_LIMIT[dtype] == limit
-        x = torch.tensor([-limit, -0.5 * limit, 0.0, 0.5 * limit, limit], dtype=dtype)
-        hard = torch.tensor([0.0, 1.0, 0.0, 1.0, 1.0], dtype=dtype)
-        assert _block_kind(x, hard) == 1
-        assert _block_kind(x, torch.full_like(x, 0.5)) == 2
-        assert _block_kind(x * 1.01, hard) == 0
-        assert _block_kind(x, torch.full_like(x, -100.0)) == 0
+def test_block_kernel_with_a_gradient_accepts_the_common_case_up_to_the_limits():
+    for dtype, limit in ((np.float32, 80.0), (np.float64, 700.0)):
+        x = np.array([-limit, -0.5 * limit, 0.0, 0.5 * limit, limit], dtype)
+        hard = np.array([0.0, 1.0, 0.0, 1.0, 1.0], dtype)
+        for y in (hard, np.full_like(x, 0.5)):
+            out, grad = np.empty_like(x), np.empty_like(x)
+            assert numpy_kernels.block_kernel(x, y, 0.25, 2.0, out, grad) is not None
+            assert np.isfinite(grad).all()
+        out, grad = np.empty_like(x), np.empty_like(x)
+        ignored = np.full_like(x, -100.0)
+        assert numpy_kernels.block_kernel(x, ignored, 0.25, 2.0, out, grad) is None
 
 
 @pytest.mark.parametrize("alpha", [-0.5, 1.5])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_torch_hard_labels_with_alpha_outside_0_1(alpha, dtype):
-    torch = pytest.importorskip("torch")
-    from paddlefocal.backends._torch_kernels import _block_kind, blocked_kernel
-
+def test_block_kernel_hard_labels_with_alpha_outside_0_1(alpha, dtype):
     x = np.array([-3.0, -1.0, 0.5, 2.0, 4.0, -2.0], dtype)
     y = np.array([0.0, 1.0, 0.0, 1.0, 1.0, 0.0], dtype)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    assert _block_kind(xt, yt) == 1
-    out, grad = torch.empty_like(xt), torch.empty_like(xt)
-    assert blocked_kernel(xt, yt, alpha, 2.0, out, grad) is not None
+    out, grad = np.empty_like(x), np.empty_like(x)
+    assert numpy_kernels.block_kernel(x, y, alpha, 2.0, out, grad) is not None
     args = list(zip(x.tolist(), y.tolist(), strict=True))
-    assert_ulps(out.numpy(), [mp_loss(a, b, alpha, 2.0) for a, b in args], dtype, 8, "loss")
-    assert_ulps(grad.numpy(), [mp_d_logit(a, b, alpha, 2.0) for a, b in args], dtype, 16, "grad")
+    assert_ulps(out, [mp_loss(a, b, alpha, 2.0) for a, b in args], dtype, 8, "loss")
+    assert_ulps(grad, [mp_d_logit(a, b, alpha, 2.0) for a, b in args], dtype, 16, "grad")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_block_kernel_gradient_near_zero_against_a_soft_label(dtype):
+    # d ce / dx = sigmoid(x) - 1/2 for the label 1/2: from sigmoid(x), rounded near 1/2, a tiny logit
+    # would lose every digit; the block takes 0.5 tanh(x/2) there.
+    x = np.array([1e-6, -3e-4, 0.01, 0.2, -0.45, 0.9, 1.5, -3.0], dtype)
+    y = np.full_like(x, 0.5)
+    for gamma in (0.0, 2.0):
+        out, grad = np.empty_like(x), np.empty_like(x)
+        assert numpy_kernels.block_kernel(x, y, 0.25, gamma, out, grad) is not None
+        want = [mp_d_logit(a, 0.5, 0.25, gamma) for a in x.tolist()]
+        assert_ulps(grad, want, dtype, 16, f"block d/dlogit, gamma {gamma}")
 
 
 def test_branch_free_kernel_float64_gradient_near_zero_against_a_soft_label():
@@ -523,21 +534,16 @@ def test_a_signed_zero_normalizer_gives_paddles_signed_infinity(zero, reduction,
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 3.0])
 @pytest.mark.parametrize("labels", ["hard", "soft"])
-def test_torch_blocked_kernel_gradient_against_mpmath(dtype, gamma, labels):
+def test_block_kernel_gradient_against_mpmath(dtype, gamma, labels):
     # The kernel called directly on a block of one kind; the error allowed is a few ulps of the
     # derivative's terms (their sum cancels near its zero), so a wrong sign or factor shows.
-    torch = pytest.importorskip("torch")
-    from paddlefocal.backends._torch_kernels import _block_kind, blocked_kernel
-
     x = np.array([-6.0, -3.0, -1.0, -0.2, 0.4, 2.0, 5.0, 9.0], dtype)
     y = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0] if labels == "hard" else
                  [0.25, 0.9, 0.5, 0.1, 0.75, 0.3, 0.6, 0.05], dtype)  # fmt: skip
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    assert _block_kind(xt, yt) == (1 if labels == "hard" else 2)
-    out, grad = torch.empty_like(xt), torch.empty_like(xt)
-    assert blocked_kernel(xt, yt, 0.25, gamma, out, grad) is not None
+    out, grad = np.empty_like(x), np.empty_like(x)
+    assert numpy_kernels.block_kernel(x, y, 0.25, gamma, out, grad) is not None
     eps = float(np.finfo(dtype).eps)
-    for a, b, g in zip(x.tolist(), y.tolist(), grad.numpy().tolist(), strict=True):
+    for a, b, g in zip(x.tolist(), y.tolist(), grad.tolist(), strict=True):
         args = (mp.mpf(a), mp.mpf(b), mp.mpf(0.25), mp.mpf(gamma))
         true = float(mpr.d_logit(*args))
         scale = float(mpr.term_scale(mpr.d_logit_terms, *args))
