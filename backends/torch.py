@@ -1,8 +1,9 @@
 """torch path: one autograd Function over the driver, and its forward-mode twin.
 
 The forward runs a kernel under the driver (``paddlefocal._driver``): NumPy's kernels for eager CPU
-tensors (through views of their memory, on at most ``torch.get_num_threads()`` threads), the Triton kernel for tensors on a Triton device (CUDA, ROCm, XPU) when ``triton`` imports, and
-the branch-free kernel elsewhere (``torch.compile``, a GPU without Triton). When only ``logit`` requires
+tensors (on views of their memory, on at most ``torch.get_num_threads()`` threads), the Triton kernel
+for tensors on a Triton device (CUDA, ROCm, XPU) when ``triton`` imports, and the branch-free kernel
+elsewhere (``torch.compile``, a GPU without Triton). When only ``logit`` requires
 grad, the kernel forms ``d loss / d logit`` beside the loss and the Function saves that one tensor (the
 logit's size): the backward is one multiplication. Otherwise (gradients to ``label`` or ``normalizer``,
 tensor ``alpha``/``gamma``, a negative ``gamma``, ``vmap``) the forward evaluates the reference formulas

@@ -140,8 +140,12 @@ def run(
 
     workers = threads_for(n, THREAD_BLOCKS * size, most_threads) if threads else 1
     if workers == 1:
-        for i in range(count):
-            serve(i)
+
+        def each() -> None:
+            for i in range(count):
+                serve(i)
+
+        run_all([each])
     else:
         claim = _claimer()
 

@@ -110,9 +110,9 @@ def _torch_fast_grads(torch, x, y, n, alpha, gamma, reduction):
 @pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
 def test_torch_fused_equals_reference_values_and_gradients(dtype, gamma, reduction):
     torch = pytest.importorskip("torch")
-    from paddlefocal.backends.torch import CPU_BLOCK
+    from paddlefocal.backends.numpy import block_size
 
-    x, y = _data(2 * CPU_BLOCK + 9, dtype)
+    x, y = _data(2 * block_size(np.dtype(dtype)) + 9, dtype)
     n = np.asarray(2.5, dtype)
     before = _digest(x, y, n)
     out, gx, gy, gn = _torch_fast_grads(torch, x, y, n, 0.3, gamma, reduction)

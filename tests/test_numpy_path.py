@@ -264,3 +264,18 @@ def test_environment_variable_sets_the_count_and_default_is_usable_cpus_up_to_8(
     count, warned, message = _fresh_count("lots")
     assert (count, warned) == (default, 1)
     assert "PADDLEFOCAL_NUM_THREADS must be a positive integer, but is 'lots'" in message
+
+
+def test_torch_cpu_tensors_use_no_more_threads_than_torch(threads, workers_used):
+    """torch's CPU tensors run NumPy's kernel on paddlefocal's pool, capped by torch's own count."""
+    torch = pytest.importorskip("torch")
+    threads(8)
+    x, y = (torch.from_numpy(a) for a in _data(2**20, np.float32))
+    previous = torch.get_num_threads()
+    try:
+        for count in (1, 3):
+            torch.set_num_threads(count)
+            F.sigmoid_focal_loss(x, y)
+    finally:
+        torch.set_num_threads(previous)
+    assert workers_used == [1, 3]
