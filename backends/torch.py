@@ -1,14 +1,13 @@
 """torch path: one autograd Function over the driver, and its forward-mode twin.
 
-The forward runs a kernel under the driver (``paddlefocal._driver``): NumPy's kernels for eager CPU
-tensors (on views of their memory, on at most ``torch.get_num_threads()`` threads), the Triton kernel
-for tensors on a Triton device (CUDA, ROCm, XPU) when ``triton`` imports, and the branch-free kernel
-elsewhere (``torch.compile``, a GPU without Triton). When only ``logit`` requires
-grad, the kernel forms ``d loss / d logit`` beside the loss and the Function saves that one tensor (the
-logit's size): the backward is one multiplication. Otherwise (gradients to ``label`` or ``normalizer``,
-tensor ``alpha``/``gamma``, a negative ``gamma``, ``vmap``) the forward evaluates the reference formulas
-and the backward the written-out derivatives of ``paddlefocal._derivatives``, in plain torch operations
-that a transform can differentiate again (``hessian``, ``gradgradcheck``).
+The forward runs a kernel under the driver (``paddlefocal._driver``): NumPy's kernels for CPU tensors
+(on views of their memory; a large compiled input calls them as an operator, ``_torch_cpu_op``), the
+Triton kernel on a Triton device (CUDA, ROCm, XPU) when ``triton`` imports, the branch-free kernel
+elsewhere. When only ``logit`` requires grad the kernel forms ``d loss / d logit`` beside the loss
+and the Function saves that one tensor: the backward is one multiplication. Otherwise (gradients to
+``label`` or ``normalizer``, tensor ``alpha``/``gamma``, a negative ``gamma``, ``vmap``) the forward
+evaluates the reference formulas and the backward the written-out derivatives of
+``paddlefocal._derivatives``, in plain torch operations that a transform can differentiate again.
 
 ``FocalLoss`` serves eager calls and ``torch.compile(fullgraph=True)``, where Dynamo leaves it opaque
 (``_in_graph``); ``FocalLossJvp`` adds ``setup_context``, a vmap rule and the forward-mode rule
@@ -35,7 +34,8 @@ from paddlefocal._kinds import KINDS, torch_kind
 from paddlefocal._reference import apply_normalizer_and_reduction, focal_elementwise
 from paddlefocal._typing import Reduction
 
-from ._torch_kernels import block_size, branch_free_kernel, cpu_kernel
+from . import _torch_cpu_op as _cpu_op
+from ._torch_kernels import branch_free_kernel, cpu_kernel
 
 __all__ = ["FocalLoss", "FocalLossJvp", "loss", "triton_loss"]
 
@@ -48,35 +48,36 @@ def _triton_kernel() -> Kernel:
     return triton_kernel
 
 
-def _kernel(x: torch.Tensor, forced: bool) -> tuple[Kernel, int | None] | None:
-    """The kernel and block size for ``x``; None where the reference formulas serve it."""
+def _kernel(x: torch.Tensor, forced: bool) -> Kernel | None:
+    """The kernel for ``x``; None where the reference formulas serve it."""
     if torch.compiler.is_compiling():
-        return branch_free_kernel, None
-    # A tensor that vmap batches (there is no public test for one) cannot be written into the
-    # driver's outputs: the reference formulas, in plain operations, are vmapped instead.
+        # A large CPU input's graph calls the eager kernel as an opaque operator (_torch_cpu_op).
+        large = x.numel() >= _cpu_op.COMPILED_CPU_OP
+        cpu = x.device.type == "cpu" and not forced and _cpu_op.defined() and large
+        return cpu_kernel if cpu else branch_free_kernel
+    # A tensor that vmap batches cannot be written into the driver's outputs: the reference
+    # formulas, in plain operations, are vmapped instead.
     if _wrapped(x):
         return None
     if forced or (_TRITON and x.device.type in ("cuda", "xpu")):
-        return _triton_kernel(), None
-    if x.device.type == "cpu":
-        return cpu_kernel, block_size(x)
-    return branch_free_kernel, None
+        return _triton_kernel()
+    return cpu_kernel if x.device.type == "cpu" else branch_free_kernel
 
 
 def _forward(call: Call, want_grad: bool, forced: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    chosen = _kernel(call.logit, forced) if serves(call) else None
-    if chosen is None:
+    kernel = _kernel(call.logit, forced) if serves(call) else None
+    if kernel is None:
         per_element = focal_elementwise(xp_torch, call.logit, call.label, call.alpha, call.gamma)
         result = apply_normalizer_and_reduction(
             xp_torch, per_element, call.normalizer, call.reduction
         )
         grad = None
+    elif kernel is cpu_kernel:
+        if torch.compiler.is_compiling():
+            return _cpu_op.call(call, want_grad)
+        result, grad = _cpu_op.run_cpu(call, want_grad, kernel)
     else:
-        kernel, block = chosen
-        # CPU blocks run on paddlefocal's pool, on no more threads than torch's own count.
-        cpu = kernel is cpu_kernel
-        most = torch.get_num_threads() if cpu else None
-        result, grad = run(call, kernel, block, cpu, want_grad, most)
+        result, grad = run(call, kernel, want_grad=want_grad)
     # An empty tensor says "no gradient saved": the backward then uses the written-out derivatives.
     return result, call.logit.new_empty((0,)) if grad is None else grad
 
@@ -208,12 +209,8 @@ def _dual(tensor: torch.Tensor | None) -> bool:
 def _apply(call: Call, forced: bool) -> torch.Tensor:
     logit, label, normalizer = call.logit, call.label, call.normalizer
     grad_mode = torch.is_grad_enabled()
-    want_grad = (
-        grad_mode
-        and logit.requires_grad
-        and not label.requires_grad
-        and not (normalizer is not None and normalizer.requires_grad)
-    )
+    norm_grad = normalizer is not None and normalizer.requires_grad
+    want_grad = grad_mode and logit.requires_grad and not label.requires_grad and not norm_grad
     args = (logit, label, normalizer, call.alpha, call.gamma, call.reduction, want_grad, forced)
     result: torch.Tensor
     if torch.compiler.is_compiling():
@@ -225,9 +222,7 @@ def _apply(call: Call, forced: bool) -> torch.Tensor:
         result = FocalLossJvp.apply(*args)[0]
     else:
         dual = _dual(logit) or _dual(label) or _dual(normalizer)
-        backward = grad_mode and (
-            logit.requires_grad or label.requires_grad or _needs_grad(normalizer)
-        )
+        backward = grad_mode and (logit.requires_grad or label.requires_grad or norm_grad)
         if serves(call) and not (backward or dual):
             # Nothing to differentiate: the forward alone, without an autograd node.
             result = _forward(call, False, forced)[0]
@@ -238,7 +233,7 @@ def _apply(call: Call, forced: bool) -> torch.Tensor:
     return result
 
 
-_REDUCTIONS: tuple[Reduction, ...] = ("sum", "mean", "none")
+_REDUCTIONS = _cpu_op.REDUCTIONS
 
 
 def _in_graph(
@@ -272,14 +267,11 @@ def _before_compiling() -> None:
     and parameters chosen eagerly (plug-ins read), so that a compiled call traces no walk of the
     library table and guards none of it."""
     torch.compiler.allow_in_graph(_in_graph)
+    _cpu_op.define()
     from paddlefocal._registry import resolve
 
     for tensor in (torch.empty(0), torch.nn.Parameter(torch.empty(0))):
         resolve(tensor)
-
-
-def _needs_grad(tensor: torch.Tensor | None) -> bool:
-    return tensor is not None and tensor.requires_grad
 
 
 def loss(call: Call) -> torch.Tensor:

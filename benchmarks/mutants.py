@@ -272,9 +272,9 @@ CATALOGUE: list[Mutant] = [
         "numpy: a block of soft labels taken as hard (no tanh form near 0)",
     ),
     M(
-        TP,
-        "        return cpu_kernel, block_size(x)",
-        "        return cpu_kernel, None",
+        "backends/_torch_cpu_op.py",
+        "    return run(call, kernel, block, True, want_grad, torch.get_num_threads())",
+        "    return run(call, kernel, None, True, want_grad, torch.get_num_threads())",
         "torch CPU tensors as one block (no blocking)",
     ),
     # --- the numpy kernels

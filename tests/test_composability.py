@@ -249,6 +249,38 @@ def test_torch_compile_fullgraph_equals_eager_values_and_gradients(torch, dynami
 
 
 @pytest.mark.slow
+def test_torch_compile_large_cpu_inputs_call_the_eager_kernel_as_an_operator(torch):
+    """From COMPILED_CPU_OP elements a compiled CPU graph runs NumPy's kernel through the custom
+    operator (named in Inductor's code), over several blocks, one of them the reference's; below,
+    the branch-free formula. Values and gradients equal the eager call's, with dynamic shapes."""
+    from paddlefocal.backends import _torch_cpu_op
+    from torch._inductor.utils import run_and_get_code
+
+    rng = np.random.default_rng(5)
+    large = 3 * 32768 + 7
+    assert large >= _torch_cpu_op.COMPILED_CPU_OP > 100
+    n = torch.tensor(2.5)
+
+    def step(a, b, normalizer):
+        per_element = F.sigmoid_focal_loss(a, b, normalizer, 0.25, 2.0, "none")
+        total = F.sigmoid_focal_loss(a, b, None, 0.3, 0.5, "mean")
+        (per_element.sum() + total).backward()
+        return per_element.detach(), total.detach(), a.grad
+
+    compiled = torch.compile(step, dynamic=True)
+    for size in (100, large):
+        x = torch.from_numpy(rng.normal(scale=4.0, size=size).astype(np.float32))
+        y = torch.from_numpy((rng.uniform(size=size) < 0.2).astype(np.float32))
+        if size > 40000:
+            x[40000] = float("inf")  # that block is the reference's
+        want = step(x.clone().requires_grad_(), y, n)
+        got, codes = run_and_get_code(compiled, x.clone().requires_grad_(), y, n)
+        for g, w in zip(got, want, strict=True):
+            torch.testing.assert_close(g, w, rtol=2e-6, atol=1e-30)
+        assert any("cpu_forward" in code for code in codes) == (size == large), size
+
+
+@pytest.mark.slow
 def test_torch_compile_fullgraph_with_label_gradient_and_tensor_gamma(torch):
     x, y = _compile_cases(torch)
     x, y = x[2:], y[2:].clamp(0, 1)
