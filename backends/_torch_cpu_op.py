@@ -16,18 +16,17 @@ import torch
 
 from paddlefocal._call import Call
 from paddlefocal._driver import Kernel, run
-from paddlefocal._typing import Reduction
+from paddlefocal._typing import REDUCTIONS
 
 from ._torch_kernels import block_size, cpu_kernel
 
-__all__ = ["COMPILED_CPU_OP", "REDUCTIONS", "call", "define", "defined", "run_cpu"]
+__all__ = ["COMPILED_CPU_OP", "call", "define", "defined", "run_cpu"]
 
 #: From this many elements a compiled CPU graph calls NumPy's kernel as an operator: its call costs
 #: about 90 us more than Inductor's fused loop of the branch-free formula, which NumPy's SIMD exp and
 #: log1p repay from about 8192 elements (torch 2.14, one thread).
 COMPILED_CPU_OP = 8192
 
-REDUCTIONS: tuple[Reduction, ...] = ("sum", "mean", "none")
 #: The registered operator (``define``), called as ``cpu_op(logit, label, normalizer, alpha, gamma,
 #: reduction index, want_grad) -> (result, d result / d logit or an empty tensor)``.
 cpu_op: Any = None
@@ -57,15 +56,9 @@ def _cpu_forward(
     return result, logit.new_empty((0,)) if grad is None else grad
 
 
-def _cpu_forward_fake(
-    logit: torch.Tensor,
-    label: torch.Tensor,
-    normalizer: torch.Tensor | None,
-    alpha: float,
-    gamma: float,
-    code: int,
-    want_grad: bool,
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _cpu_forward_fake(logit: torch.Tensor, *rest: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """The outputs' shapes (``rest``: label, normalizer, alpha, gamma, code, want_grad)."""
+    code, want_grad = rest[-2:]
     shape = logit.shape if REDUCTIONS[code] == "none" else ()
     return logit.new_empty(shape), logit.new_empty(logit.shape if want_grad else (0,))
 

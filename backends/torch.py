@@ -32,7 +32,7 @@ from paddlefocal._derivatives import focal_elementwise_grads
 from paddlefocal._driver import Kernel, run, serves
 from paddlefocal._kinds import KINDS, torch_kind
 from paddlefocal._reference import apply_normalizer_and_reduction, focal_elementwise
-from paddlefocal._typing import Reduction
+from paddlefocal._typing import REDUCTIONS, Reduction
 
 from . import _torch_cpu_op as _cpu_op
 from ._torch_kernels import branch_free_kernel, cpu_kernel
@@ -214,7 +214,7 @@ def _apply(call: Call, forced: bool) -> torch.Tensor:
     args = (logit, label, normalizer, call.alpha, call.gamma, call.reduction, want_grad, forced)
     result: torch.Tensor
     if torch.compiler.is_compiling():
-        code = _REDUCTIONS.index(call.reduction)
+        code = REDUCTIONS.index(call.reduction)
         result = _in_graph(
             logit, label, normalizer, call.alpha, call.gamma, code, want_grad, forced
         )
@@ -231,9 +231,6 @@ def _apply(call: Call, forced: bool) -> torch.Tensor:
         else:
             result = _eager_apply(*args)[0]
     return result
-
-
-_REDUCTIONS = _cpu_op.REDUCTIONS
 
 
 def _in_graph(
@@ -258,7 +255,7 @@ def _in_graph(
     """
     alpha = alpha if isinstance(alpha, torch.Tensor) else float(alpha)
     gamma = gamma if isinstance(gamma, torch.Tensor) else float(gamma)
-    reduction = _REDUCTIONS[code]
+    reduction = REDUCTIONS[code]
     return FocalLoss.apply(logit, label, normalizer, alpha, gamma, reduction, want_grad, forced)[0]
 
 

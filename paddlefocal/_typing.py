@@ -6,7 +6,7 @@ aliases of ``Any`` that say what a value is, where a precise type would have to 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 #: An array of any supported library (``numpy.ndarray``, ``torch.Tensor``, ``jax.Array``, ...).
 Array = Any
@@ -16,5 +16,7 @@ Namespace = Any
 Scalar = Any
 #: The reductions Paddle accepts, spelled exactly.
 Reduction = Literal["sum", "mean", "none"]
+#: The same as a tuple, in that order (a compiled region passes a reduction as its index).
+REDUCTIONS: tuple[Reduction, ...] = get_args(Reduction)
 
-__all__ = ["Array", "Namespace", "Reduction", "Scalar"]
+__all__ = ["REDUCTIONS", "Array", "Namespace", "Reduction", "Scalar"]

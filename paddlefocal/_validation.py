@@ -19,9 +19,8 @@ from . import _errors as errors
 from ._call import Call
 from ._errors import FN, InvalidArgumentError, describe, type_name
 from ._kinds import KINDS, Kind, cpu, is_array, kind_of
-from ._typing import Array, Namespace, Reduction, Scalar
+from ._typing import REDUCTIONS, Array, Namespace, Reduction, Scalar
 
-REDUCTIONS = ("sum", "mean", "none")
 _NAMES = ("logit", "label", "normalizer", "alpha", "gamma")
 
 
@@ -91,7 +90,7 @@ def validate(
 def _reduction(reduction: Any) -> Reduction:
     # np.str_("mean") is a str: compared by value and handed on as the plain str.
     if isinstance(reduction, str) and reduction in REDUCTIONS:
-        return REDUCTIONS[REDUCTIONS.index(reduction)]  # type: ignore[return-value]
+        return REDUCTIONS[REDUCTIONS.index(reduction)]
     raise ValueError(
         f"The value of 'reduction' in {FN} should be 'sum', 'mean' or 'none', but received "
         f"{reduction}, which is not allowed."
