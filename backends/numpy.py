@@ -26,16 +26,8 @@ from paddlefocal._driver import THREAD_BLOCKS, kernel_path
 
 from ._scalar import TINY, tiny_kernel
 
-__all__ = [
-    "BLOCK_BYTES",
-    "FAST_LOG1P",
-    "TINY",
-    "block_kernel",
-    "block_size",
-    "kernel",
-    "loss",
-    "tiny_kernel",
-]
+__all__ = ["BLOCK_BYTES", "FAST_LOG1P", "TINY", "block_kernel", "block_size", "kernel", "loss"]
+__all__ += ["tiny_kernel"]
 
 #: Bytes per block buffer: the x and y blocks and the six scratch buffers (1 MiB) stay in a core's L2
 #: cache, and a ufunc call's fixed cost (about 0.3 us) is spread over 16 Ki to 32 Ki elements.
@@ -81,6 +73,11 @@ _SMALLEST_NORMAL = {
     np.dtype(t): float(np.finfo(t).smallest_normal) for t in (np.float32, np.float64)
 }
 
+#: 0-D operands per dtype: NumPy 2 converts a Python float operand on every ufunc call (about 1 us, a
+#: dozen times a block); a 0-D array of the dtype holds the very value that float rounds to.
+_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_HALF, _ONE, _MINUS_TWO = ({t: np.asarray(v, t) for t in _DTYPES} for v in (0.5, 1.0, -2.0))
+
 
 class _Scratch:
     """Block-sized buffers: six for the loss, one for the losses of a sum, three for the gradient."""
@@ -122,12 +119,13 @@ def _release(dtype: np.dtype, w: _Scratch) -> None:
 def _exp_and_log1p(x: np.ndarray, w: _Scratch, n: int, tiny: float) -> bool:
     """``a = exp(-x)``, ``d = log1p(exp(-|x|))``; False where ``exp(-|x|)`` is not a normal number."""
     a, b, c, d, f = w.a[:n], w.b[:n], w.c[:n], w.d[:n], w.f[:n]
+    one = _ONE[x.dtype]
     # One exp: E = exp(-x) and 1 / E = exp(x), whose smaller one is exp(-|x|). Where that is
     # subnormal one of the two overflows and the other's reciprocal is 0: the loss of such a block
     # (logit -89, label 0 in float32: 1.7e-39) is the reference's to give.
     np.negative(x, out=a)
     np.exp(a, out=a)
-    np.divide(1.0, a, out=c)
+    np.divide(one, a, out=c)
     np.minimum(a, c, out=d)
     if not _min(d) >= tiny:
         return False
@@ -136,8 +134,8 @@ def _exp_and_log1p(x: np.ndarray, w: _Scratch, n: int, tiny: float) -> bool:
     else:
         # log1p(e) = log(u) - ((u - 1) - e) / u with u = 1 + e: the rounding of u corrected to first
         # order, as accurate as log1p (and e itself where u rounds to 1).
-        np.add(d, 1.0, out=b)
-        np.subtract(b, 1.0, out=f)
+        np.add(d, one, out=b)
+        np.subtract(b, one, out=f)
         np.subtract(f, d, out=f)
         np.divide(f, b, out=f)
         np.log(b, out=d)
@@ -160,7 +158,8 @@ def _block_loss(
     if not _exp_and_log1p(x, w, n, tiny):
         return False
     big, ym, t, ce, q, weight = w.a[:n], w.b[:n], w.c[:n], w.d[:n], w.f[:n], w.g[:n]
-    np.subtract(y, 1.0, out=ym)
+    dtype, one = x.dtype, _ONE[x.dtype]
+    np.subtract(y, one, out=ym)
     soft = False
     if dlogit is not None:
         np.multiply(y, ym, out=t)  # y (y - 1) < 0 exactly for a soft label
@@ -176,13 +175,13 @@ def _block_loss(
         # non-negative terms, one division.
         np.multiply(big, y, out=q)
         np.subtract(q, ym, out=q)
-        np.add(big, 1.0, out=t)
+        np.add(big, one, out=t)
         np.divide(q, t, out=q)
         if not _min(q) >= tiny:
             return False
     # alpha_t = (1 - alpha) + (2 alpha - 1) y; the weight of ce is alpha_t (1 - p_t) ** gamma.
-    np.multiply(y, 2.0 * alpha - 1.0, out=ym)
-    np.add(ym, 1.0 - alpha, out=ym)
+    np.multiply(y, np.asarray(2.0 * alpha - 1.0, dtype), out=ym)
+    np.add(ym, np.asarray(1.0 - alpha, dtype), out=ym)
     if gamma == 0.0:
         weight = ym
     elif gamma == 2.0:  # the usual gammas without a pow
@@ -220,25 +219,26 @@ def _block_grad(
     """
     big, e1, ce, q = w.a[:n], w.c[:n], w.d[:n], w.f[:n]
     s, sn, dce = w.h[:n], w.k[:n], dlogit
-    np.divide(1.0, e1, out=s)
+    dtype, one = x.dtype, _ONE[x.dtype]
+    np.divide(one, e1, out=s)
     np.multiply(big, s, out=sn)  # E / (1 + E)
     # d ce / dx = q - 2 s' y: exact for hard labels.
     np.multiply(sn, y, out=dce)
-    np.multiply(dce, -2.0, out=dce)
+    np.multiply(dce, _MINUS_TWO[dtype], out=dce)
     np.add(dce, q, out=dce)
     if soft:
         # Near x = 0, 0.5 tanh(x/2) + (0.5 - y) keeps the digits that s, rounded near 1/2, has lost.
         # Blended by a 0/1 factor (exact: one term is 0): a masked copy costs 15 passes.
         near, half, pick = w.a[:n], w.c[:n], w.m[:n]
-        np.multiply(x, 0.5, out=near)
+        np.multiply(x, _HALF[dtype], out=near)
         np.tanh(near, out=near)
-        np.multiply(near, 0.5, out=near)
-        np.subtract(0.5, y, out=half)
+        np.multiply(near, _HALF[dtype], out=near)
+        np.subtract(_HALF[dtype], y, out=half)
         np.add(near, half, out=near)
         np.absolute(x, out=half)
-        np.less(half, 1.0, out=pick)
+        np.less(half, one, out=pick)
         np.multiply(near, pick, out=near)
-        np.subtract(1.0, pick, out=pick)
+        np.subtract(one, pick, out=pick)
         np.multiply(dce, pick, out=dce)
         np.add(dce, near, out=dce)
     if gamma == 0.0:
@@ -246,8 +246,8 @@ def _block_grad(
         return
     # g r ce = s s' g (1 - 2y) ce / q
     np.multiply(s, sn, out=s)
-    np.multiply(y, -2.0 * gamma, out=sn)
-    np.add(sn, gamma, out=sn)
+    np.multiply(y, np.asarray(-2.0 * gamma, dtype), out=sn)
+    np.add(sn, np.asarray(gamma, dtype), out=sn)
     np.multiply(s, sn, out=s)
     np.divide(s, q, out=s)
     np.multiply(s, ce, out=s)

@@ -249,19 +249,19 @@ CATALOGUE: list[Mutant] = [
     # --- the numpy kernels' gradient (torch's CPU kernel)
     M(
         NP,
-        "    np.multiply(y, -2.0 * gamma, out=sn)",
-        "    np.multiply(y, 2.0 * gamma, out=sn)",
+        "    np.multiply(y, np.asarray(-2.0 * gamma, dtype), out=sn)",
+        "    np.multiply(y, np.asarray(2.0 * gamma, dtype), out=sn)",
         "numpy gradient: d q / dx's factor 1 - 2y as 1 + 2y",
     ),
     M(
         NP,
-        "    np.multiply(dce, -2.0, out=dce)",
-        "    np.multiply(dce, 2.0, out=dce)",
+        "    np.multiply(dce, _MINUS_TWO[dtype], out=dce)",
+        "    np.multiply(dce, -_MINUS_TWO[dtype], out=dce)",
         "numpy gradient: d ce / dx as q + 2 s' y",
     ),
     M(
         NP,
-        "        np.less(half, 1.0, out=pick)",
+        "        np.less(half, one, out=pick)",
         "        np.less(half, 0.0, out=pick)",
         "numpy soft-label gradient never takes the tanh form near 0",
     ),
@@ -286,8 +286,8 @@ CATALOGUE: list[Mutant] = [
     ),
     M(
         NP,
-        "    np.add(ym, 1.0 - alpha, out=ym)",
-        "    np.add(ym, alpha, out=ym)",
+        "    np.add(ym, np.asarray(1.0 - alpha, dtype), out=ym)",
+        "    np.add(ym, np.asarray(alpha, dtype), out=ym)",
         "numpy alpha_t: alpha and 1 - alpha swapped",
     ),
     M(

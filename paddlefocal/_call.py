@@ -43,8 +43,3 @@ class Call:
     gamma: Scalar
     reduction: Reduction
     xp: Namespace
-
-    @property
-    def scalars_are_numbers(self) -> bool:
-        """Whether ``alpha`` and ``gamma`` are Python floats (not arrays): fused kernels specialize."""
-        return isinstance(self.alpha, float) and isinstance(self.gamma, float)

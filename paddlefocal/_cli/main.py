@@ -183,9 +183,9 @@ def _backends() -> int:
 
 
 def _demo() -> int:
-    from .demo import format_table, run_seed_example
+    from .demo import SEED_EXPECTED, format_table, run_seed_example
 
-    print("paddle.nn.functional.sigmoid_focal_loss documented example, expected 0.65782464")
+    print(f"paddle.nn.functional.sigmoid_focal_loss documented example, expected {SEED_EXPECTED}")
     print(format_table(("library", "device", "dtype", "value", "us/call"), run_seed_example()))
     missing = [library.name for library in _libraries.LIBRARIES if not installed(library)]
     print("\n".join(_missing_lines(missing)))
